@@ -1,0 +1,38 @@
+# Set-up and everyday commands. Everything runs inside .venv (created when missing).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: install dev mnist test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# torch==2.13.0 first: the range in pyproject.toml is then already satisfied (no CUDA download).
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet "torch==2.13.0" || $(BIN)/pip install --quiet "torch>=2.2,<3"
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(STAMP)
+
+dev: $(DEV_STAMP)
+
+mnist: install
+	$(BIN)/trainer fit configs/mnist.yaml
+
+test: dev
+	KERAS_BACKEND=torch $(BIN)/python -m pytest -q
+
+bench: dev
+	$(BIN)/python bench/bench_mnist.py
+
+clean:
+	rm -rf $(VENV) runs *.egg-info

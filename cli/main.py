@@ -1,0 +1,232 @@
+"""`trainer` commands. Each is a thin shell: parse, call the engine, print, exit."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .durations import parse_duration
+from .errors import report_errors
+
+app = typer.Typer(
+    name="trainer",
+    help="Train PyTorch models from YAML experiments, Keras-style.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+SetOption = typer.Option(None, "--set", help="Override a config key: --set fit.epochs=5 (value "
+                                              "parsed as YAML); repeatable.")
+
+
+def _load(config: Path, overrides: Optional[List[str]], seed: Optional[int] = None):
+    from trainer.engine.config import load_experiment
+    extra = [f"seed={seed}"] if seed is not None else []
+    return load_experiment(config, [*(overrides or []), *extra])
+
+
+def _progress_mode(quiet: bool) -> str:
+    if quiet:
+        return "quiet"
+    return "bar" if sys.stdout.isatty() else "lines"
+
+
+@app.command()
+@report_errors
+def fit(
+    config: Path = typer.Argument(..., help="Experiment YAML file."),
+    overrides: Optional[List[str]] = SetOption,
+    run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Run directory (default runs/<name>)."),
+    resume: str = typer.Option("auto", "--resume", help="auto | never | PATH to a checkpoint."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N | mps."),
+    max_time: Optional[str] = typer.Option(None, "--max-time", help="Stop (resumably) before this "
+                                           "much time has passed, e.g. 2h30m."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Override the config's seed."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the final summary."),
+) -> None:
+    """Train a model; an interrupted run in the same run dir resumes.
+
+    Example: trainer fit configs/mnist.yaml --set fit.epochs=5
+    """
+    from trainer.engine.session import FitOptions, fit as run_fit
+    experiment = _load(config, overrides, seed)
+    options = FitOptions(run_dir=run_dir, resume=resume, device=device,
+                         max_seconds=parse_duration(max_time) if max_time else None,
+                         progress=_progress_mode(quiet))
+    result = run_fit(experiment, options)
+    if result.already_finished:
+        typer.echo(f"{result.run_dir}: already {result.state.replace('_', ' ')} "
+                   f"({result.epochs} epochs); nothing to do")
+        return
+    summary = ", ".join(f"{k}={v:.4f}" for k, v in result.logs.items() if k != "seconds")
+    typer.echo(f"{result.state.replace('_', ' ')} after {result.epochs} epochs: {summary}")
+    if result.test_metrics:
+        typer.echo("test: " + ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items()))
+    typer.echo(f"run directory: {result.run_dir}")
+
+
+@app.command()
+@report_errors
+def evaluate(
+    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file (e.g. runs/x/checkpoints/last.pt)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Config to use instead of the "
+                                          "checkpoint's own."),
+    split: str = typer.Option("test", "--split", help="test | validation | train."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Evaluate on this file instead "
+                                        "(same format as data.test)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    device: Optional[str] = typer.Option(None, "--device"),
+) -> None:
+    """Loss and metrics of a checkpoint on a data split.
+
+    Example: trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt --split validation
+    """
+    from trainer.engine.errors import ConfigError
+    from trainer.engine.session import evaluate_checkpoint
+    if split not in ("test", "validation", "train"):
+        raise ConfigError(f"--split must be test, validation or train, got '{split}'")
+    experiment = _load(config, None) if config else None
+    if data is not None:
+        experiment = _with_test_file(ckpt, experiment, data)
+        split = "test"
+    results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device)
+    if as_json:
+        typer.echo(json.dumps(results))
+    else:
+        typer.echo(" - ".join(f"{k}: {v:.4f}" for k, v in results.items()))
+
+
+def _with_test_file(ckpt: Path, experiment, data: Path):
+    """The experiment with data.test pointing at `data` (format from its suffix)."""
+    from trainer.engine.config import resolve_experiment
+    from trainer.engine.state.checkpoint import load_checkpoint
+    resolved = dict(experiment.resolved if experiment else load_checkpoint(ckpt)["config"])
+    source = {".npz": "npz", ".npy": "npy", ".h5": "hdf5", ".hdf5": "hdf5", ".csv": "csv"}.get(
+        data.suffix.lower(), "npz")
+    test = dict(resolved["data"].get("test") or {})
+    test.update({"source": source, "path": str(data)})
+    test.pop("split", None)
+    resolved["data"] = {**resolved["data"], "test": test}
+    return resolve_experiment(resolved, {})
+
+
+@app.command()
+@report_errors
+def predict(
+    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file."),
+    input: Path = typer.Option(..., "--input", help="Inputs: .npy, .npz, .h5 or .csv."),
+    output: Path = typer.Option(..., "--output", help="Predictions: .h5, .npy, .npz or .csv."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
+    device: Optional[str] = typer.Option(None, "--device"),
+) -> None:
+    """Write a checkpoint's predictions for the inputs in a file.
+
+    Example: trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input x.npy --output p.npy
+    """
+    from trainer.engine.data.prediction_io import SUFFIXES, read_inputs, write_predictions
+    from trainer.engine.errors import DataError
+    from trainer.engine.session import load_for_inference, predict_arrays
+    from trainer.engine.state.checkpoint import load_checkpoint
+    if output.suffix.lower() not in SUFFIXES:
+        raise DataError(f"unsupported output file type '{output.suffix}' (use {', '.join(SUFFIXES)})",
+                        str(output))
+    from trainer.engine.config import resolve_experiment
+    from trainer.engine.components import build_models
+    experiment = resolve_experiment(load_checkpoint(ckpt)["config"], {})
+    model = next(iter(build_models(experiment).values()))
+    inputs = read_inputs(input, model.input_names)
+    predictions = predict_arrays(ckpt, inputs, batch_size, device)
+    if not isinstance(predictions, dict):
+        predictions = {"predictions": predictions}
+    write_predictions(output, {k: v.numpy() for k, v in predictions.items()})
+    shapes = ", ".join(f"{k} {list(v.shape)}" for k, v in predictions.items())
+    typer.echo(f"wrote {output}: {shapes}")
+
+
+@app.command()
+@report_errors
+def validate(
+    config: Path = typer.Argument(..., help="Experiment YAML file."),
+    overrides: Optional[List[str]] = SetOption,
+) -> None:
+    """Check a config: schema, model graph, data, one batch through the model. Trains nothing.
+
+    Example: trainer validate configs/mnist.yaml
+    """
+    from trainer.engine.validation import validate_experiment
+    experiment = _load(config, overrides)
+    report = validate_experiment(experiment)
+    typer.echo(f"{config}: valid ({report})")
+
+
+@app.command()
+@report_errors
+def summary(
+    config: Optional[Path] = typer.Argument(None, help="Experiment YAML file."),
+    ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Summarise a checkpoint's model instead."),
+    overrides: Optional[List[str]] = SetOption,
+) -> None:
+    """Layer table: name, type, output shape, parameters (like Keras model.summary()).
+
+    Example: trainer summary configs/mnist.yaml
+    """
+    from trainer.engine.components import build_models
+    from trainer.engine.config import resolve_experiment
+    from trainer.engine.errors import ConfigError
+    from trainer.engine.graph import summarize
+    from trainer.engine.state.checkpoint import load_checkpoint
+    if (config is None) == (ckpt is None):
+        raise ConfigError("give either a CONFIG file or --ckpt PATH")
+    if ckpt is not None:
+        experiment = resolve_experiment(load_checkpoint(ckpt)["config"], {})
+    else:
+        experiment = _load(config, overrides)
+    for name, model in build_models(experiment).items():
+        typer.echo(f'Model: "{experiment.config.name}"' + (f" / {name}" if name != "model" else ""))
+        typer.echo(summarize(model).format())
+
+
+@app.command()
+@report_errors
+def runs(directory: Path = typer.Argument(Path("runs"), help="Folder holding run directories.")) -> None:
+    """One line per run: name, state, epoch, best monitored value, path.
+
+    Example: trainer runs runs/
+    """
+    from trainer.engine.runs import list_runs
+    rows = list_runs(directory)
+    if not rows:
+        typer.echo(f"no runs in {directory}")
+        return
+    header = ("name", "state", "epoch", "best", "path")
+    cells = [(r.name, r.state, str(r.epoch), r.best_text, str(r.path)) for r in rows]
+    widths = [max(len(c[i]) for c in [header, *cells]) for i in range(len(header))]
+    for line in (header, *cells):
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())
+
+
+@app.command()
+@report_errors
+def schema() -> None:
+    """Print the JSON Schema of the config (for editors: yaml-language-server).
+
+    Example: trainer schema > trainer.schema.json
+    """
+    from trainer.engine.config.schema import Experiment
+    typer.echo(json.dumps(Experiment.model_json_schema(), indent=2))
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Experiment -> the objects a run needs: models, optimizers, compiled loss and metrics, the
+recipe, and the data splits. Everything that can be wrong in a config or its data fails here,
+before a run directory is touched."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import LoadedExperiment
+from .data import DataSplits, load_data
+from .errors import ConfigError, DataError
+from .graph import GraphModel, build_model
+from .losses import CompiledLoss
+from .metrics import CompiledMetrics
+from .optim import TrainOptimizer, build_optimizer
+from .registry import split_spec
+
+
+@dataclass
+class Components:
+    experiment: LoadedExperiment
+    models: dict[str, GraphModel]
+    optimizers: dict[str, TrainOptimizer]
+    recipe: Any
+    data: DataSplits
+    device: torch.device
+
+    @property
+    def main_model(self) -> str:
+        return next(iter(self.models))
+
+
+def build_models(experiment: LoadedExperiment) -> dict[str, GraphModel]:
+    cfg = experiment.config
+    if cfg.model is not None and cfg.models is not None:
+        raise experiment.config_error("give either 'model' or 'models', not both", "models")
+    if cfg.model is not None:
+        return {"model": build_model(cfg.model, "model")}
+    if cfg.models:
+        return {name: build_model(spec, f"models.{name}") for name, spec in cfg.models.items()}
+    raise experiment.config_error("the config needs a 'model' (or 'models' for a recipe)", "model")
+
+
+def build_components(experiment: LoadedExperiment, device: torch.device,
+                     splits: tuple[str, ...] = ("train", "validation", "test")) -> Components:
+    from trainer.recipes import RECIPES  # recipes import the engine; import them lazily
+
+    cfg = experiment.config
+    models = build_models(experiment)
+    main = models[next(iter(models))]
+    recipe_name, recipe_args = split_spec(cfg.recipe, "recipe", "recipe")
+    recipe_cls = RECIPES.lookup(recipe_name, "recipe")
+    data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits)
+    check_data_fits(data, main)
+
+    loss = metrics = None
+    if cfg.compile.loss is not None:
+        loss = CompiledLoss.from_config(cfg.compile.loss, cfg.compile.loss_weights, main.output_names)
+    if loss is not None or cfg.compile.metrics or cfg.compile.weighted_metrics:
+        metrics = CompiledMetrics.from_config(cfg.compile.metrics, cfg.compile.weighted_metrics,
+                                              main.output_names)
+    for model in models.values():
+        model.to(device)
+    if metrics is not None:
+        metrics.to(device)
+    optimizers = build_optimizers(cfg.compile, models)
+    context: dict[str, Any] = {"class_weight": class_weights(cfg.fit.class_weight, data, main, device)}
+    options = {**recipe_args, **cfg.recipe_args}
+    recipe = recipe_cls(models=models, optimizers=optimizers, loss=loss, metrics=metrics,
+                        **options, **_accepted(recipe_cls, context))
+    return Components(experiment, models, optimizers, recipe, data, device)
+
+
+def build_optimizers(compile_cfg: Any, models: dict[str, nn.Module]) -> dict[str, TrainOptimizer]:
+    """`compile.optimizers: {name: spec}` gives model `name` its own optimizer; otherwise one
+    `optimizer` updates every model's parameters."""
+    if compile_cfg.optimizers:
+        out = {}
+        for name, spec in compile_cfg.optimizers.items():
+            if name not in models:
+                raise ConfigError(f"optimizer '{name}' names no model (models: {', '.join(models)})",
+                                  f"compile.optimizers.{name}")
+            out[name] = build_optimizer(spec, models[name].parameters(), f"compile.optimizers.{name}")
+        return out
+    params = [p for m in models.values() for p in m.parameters()]
+    return {"optimizer": build_optimizer(compile_cfg.optimizer, params, "compile.optimizer")}
+
+
+def class_weights(spec: Any, data: DataSplits, model: GraphModel, device: torch.device
+                  ) -> torch.Tensor | None:
+    """A weight per class index, on the device (`balanced`: n / (n_classes * count))."""
+    if spec is None or data.train is None:
+        return None
+    if len(model.output_names) != 1 or data.train.y is None:
+        raise ConfigError("class_weight needs a single-output model with targets", "fit.class_weight")
+    y = next(iter(data.train.y.values()))
+    labels = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
+    n_classes = model.output_shapes[model.output_names[0]][-1] or int(labels.max()) + 1
+    n_classes = max(n_classes, 2)
+    if spec == "balanced":
+        counts = np.bincount(labels.astype(np.int64), minlength=n_classes).astype(np.float64)
+        weights = np.where(counts > 0, len(labels) / (n_classes * np.maximum(counts, 1)), 0.0)
+    else:
+        weights = np.ones(n_classes)
+        for cls, w in spec.items():
+            if not 0 <= int(cls) < n_classes:
+                raise ConfigError(f"class {cls} is not a class the output can produce "
+                                  f"(0..{n_classes - 1})", f"fit.class_weight.{cls}")
+            if w < 0:
+                raise ConfigError(f"class weights must be >= 0, got {w}", f"fit.class_weight.{cls}")
+            weights[int(cls)] = w
+    return torch.tensor(weights, dtype=torch.float32, device=device)
+
+
+def check_data_fits(data: DataSplits, model: GraphModel) -> None:
+    """Each split's input arrays must match the model's input shapes (None = any size)."""
+    for split_name in ("train", "validation", "test"):
+        split = getattr(data, split_name)
+        if split is None:
+            continue
+        if len(split) == 0:
+            raise DataError(f"the {split_name} split is empty", split.origin)
+        for name, expected in model.input_shapes.items():
+            if name not in split.x:
+                raise DataError(f"no data for model input '{name}'", split.origin)
+            got = split.x[name].shape[1:]
+            if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected, got)):
+                raise DataError(f"{split_name} inputs for '{name}' have shape {list(got)} per "
+                                f"sample; the model expects {list(expected)} (add a reshape "
+                                f"transform under data.transforms?)", split.origin, name)
+
+
+def _accepted(cls: type, context: dict[str, Any]) -> dict[str, Any]:
+    import inspect
+    params = inspect.signature(cls).parameters
+    return {k: v for k, v in context.items() if k in params}

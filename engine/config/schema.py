@@ -1,0 +1,145 @@
+"""The experiment schema: one definition that validates configs, fills defaults and is
+exported as JSON Schema (`trainer schema`).
+
+Components (layers, losses, metrics, optimizers, callbacks, recipes) are typed loosely here
+(`Component`: a name or a mapping with `type`); their arguments are checked when the registry
+builds them, against the component's own signature.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Component = Union[str, dict[str, Any]]
+Shape = list[Optional[int]]
+KeyMap = Union[str, int, list[Union[str, int]], dict[str, Union[str, int]]]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitSpec(Section):
+    """Where one split (train, validation, test) comes from."""
+
+    source: Literal["mnist", "npz", "npy", "hdf5", "csv", "idx", "synthetic"] = Field(
+        description="mnist (built in), npz, npy, hdf5, csv, idx, or synthetic")
+    split: Optional[Literal["train", "test"]] = Field(
+        None, description="for source mnist: which of the two MNIST files")
+    path: Optional[str] = Field(None, description="data file (npy: x file; see x_path/y_path)")
+    x: Optional[KeyMap] = Field(
+        None, description="input key/column, or a mapping input name -> key for several inputs")
+    y: Optional[KeyMap] = Field(
+        None, description="target key/column, or a mapping output name -> key for several outputs")
+    sample_weight: Optional[Union[str, int]] = Field(None, description="per-sample weight key")
+    x_path: Optional[str] = Field(None, description="npy/idx: file holding the inputs")
+    y_path: Optional[str] = Field(None, description="npy/idx: file holding the targets")
+    header: Optional[bool] = Field(None, description="csv: first row is a header (auto-detected)")
+    delimiter: str = Field(",", description="csv: column separator")
+    generator: Optional[Literal["linear", "classification", "regression", "multi_io"]] = Field(
+        None, description="synthetic: which generator")
+    samples: Optional[int] = Field(None, gt=0, description="synthetic: number of samples")
+    features: Optional[int] = Field(None, gt=0, description="synthetic: input features")
+    classes: Optional[int] = Field(None, gt=1, description="synthetic: number of classes")
+    noise: Optional[float] = Field(None, ge=0, description="synthetic: noise std")
+    seed: Optional[int] = Field(None, description="synthetic: generator seed (default: top seed)")
+    limit: Optional[int] = Field(None, gt=0, description="use only the first N samples")
+
+
+class DataConfig(Section):
+    """Training, validation and test data, and the transforms applied to them."""
+
+    train: Optional[SplitSpec] = Field(None, description="training data")
+    validation: Optional[SplitSpec] = Field(
+        None, description="validation data (else fit.validation_split)")
+    test: Optional[SplitSpec] = Field(None, description="test data, evaluated after fit")
+    transforms: dict[str, list[Component]] = Field(
+        default_factory=dict,
+        description="per input/target key ('x', 'y' or a name): list of transforms applied in order")
+    allow_nan: bool = Field(False, description="accept NaN/inf in inputs")
+    memory_budget: Optional[Union[int, str]] = Field(
+        None, description="bytes (or '2GB'); HDF5 files larger than this stream from disk")
+
+
+class ModelConfig(Section):
+    """A Sequential list of layers, or a functional graph when layers name their `inputs`."""
+
+    inputs: dict[str, Shape] = Field(
+        description="input name -> shape without the batch axis; null for a variable axis")
+    layers: list[Component] = Field(description="layers in order; each a Keras layer spec")
+    outputs: Optional[Union[str, list[str]]] = Field(
+        None, description="output layer name(s); default the last layer")
+
+
+class CompileConfig(Section):
+    """What Keras's model.compile takes."""
+
+    optimizer: Component = Field("rmsprop", description="optimizer name or mapping")
+    optimizers: Optional[dict[str, Component]] = Field(
+        None, description="recipes with several optimizers: name -> optimizer")
+    loss: Optional[Union[Component, dict[str, Component]]] = Field(
+        None, description="loss, or output name -> loss")
+    loss_weights: Optional[Union[dict[str, float], list[float]]] = Field(
+        None, description="multi-output: weight of each output's loss")
+    metrics: Optional[Union[list[Component], dict[str, list[Component]]]] = Field(
+        None, description="unweighted metrics, or output name -> metrics")
+    weighted_metrics: Optional[Union[list[Component], dict[str, list[Component]]]] = Field(
+        None, description="metrics weighted by sample and class weights")
+    jit_compile: bool = Field(False, description="torch.compile the training step")
+
+
+class FitConfig(Section):
+    """What Keras's model.fit takes."""
+
+    batch_size: int = Field(32, gt=0, description="samples per step")
+    epochs: int = Field(1, gt=0, description="epochs to train")
+    validation_split: float = Field(
+        0.0, ge=0.0, lt=1.0, description="hold out the last fraction of train (before shuffling)")
+    shuffle: bool = Field(True, description="reshuffle the training data every epoch")
+    class_weight: Optional[Union[dict[int, float], Literal["balanced"]]] = Field(
+        None, description="class index -> weight, or 'balanced'")
+    callbacks: list[Component] = Field(default_factory=list, description="callbacks in order")
+    steps_per_epoch: Optional[int] = Field(None, gt=0, description="steps per epoch")
+    validation_steps: Optional[int] = Field(None, gt=0, description="validation steps per epoch")
+    validation_freq: int = Field(1, gt=0, description="validate every N epochs")
+    validation_batch_size: Optional[int] = Field(
+        None, gt=0, description="validation batch size (default batch_size)")
+    checkpoint_every: Optional[int] = Field(
+        None, gt=0, description="also write checkpoints/last.pt every N batches")
+
+
+class EvaluateConfig(Section):
+    batch_size: Optional[int] = Field(None, gt=0, description="default fit.batch_size")
+
+
+class PredictConfig(Section):
+    batch_size: Optional[int] = Field(None, gt=0, description="default evaluate.batch_size")
+
+
+class Experiment(Section):
+    """A whole experiment: what `trainer fit` runs."""
+
+    name: str = Field(description="run name; the run dir defaults to runs/<name>")
+    seed: int = Field(0, description="seed of every random number generator")
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
+    precision: Literal["32", "bf16-mixed", "16-mixed"] = Field("32", description="numeric precision")
+    deterministic: bool = Field(False, description="use deterministic algorithms only")
+    recipe: Component = Field("supervised", description="training step: a built-in name or file.py:Class")
+    data: DataConfig = Field(description="data sources")
+    model: Optional[ModelConfig] = Field(None, description="the model (single-model recipes)")
+    models: Optional[dict[str, ModelConfig]] = Field(
+        None, description="named models, for recipes with several (GAN)")
+    compile: CompileConfig = Field(default_factory=CompileConfig, description="optimizer, loss, metrics")
+    fit: FitConfig = Field(default_factory=FitConfig, description="training settings")
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig, description="evaluation settings")
+    predict: PredictConfig = Field(default_factory=PredictConfig, description="prediction settings")
+    recipe_args: dict[str, Any] = Field(
+        default_factory=dict, description="extra arguments passed to the recipe")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_folder_name(cls, value: str) -> str:
+        if not value or "/" in value or value in (".", ".."):
+            raise ValueError("must be a plain folder name (no '/')")
+        return value

@@ -1,0 +1,235 @@
+"""The fit loop: epochs of recipe train steps, validation, callbacks, and the full training
+state it can checkpoint and restore mid-epoch.
+
+Per step the loop does no host/device synchronisation: logs are lazily-read tensors, the step
+counter is a Python int, and interrupt/time checks read host flags only."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from ..callbacks import Callback, CallbackList
+from ..data import DeviceBatches
+from ..errors import TrainingDiverged, TrainingInterrupted
+from ..state.checkpoint import save_checkpoint
+from ..state.rng import capture_rng, restore_rng
+from .evaluate import evaluate_batches
+from .precision import autocast, grad_scaler
+
+
+class FitLoop:
+    def __init__(self, components: Any, callbacks: list[Callback], run_dir: Any,
+                 max_seconds: float | None = None, log: Any = None):
+        self.components = components
+        self.experiment = components.experiment
+        self.cfg = self.experiment.config
+        self.recipe = components.recipe
+        self.device = components.device
+        self.run_dir = run_dir
+        self.main_model = components.main_model
+        self.max_seconds = max_seconds
+        self.log = log
+        fit = self.cfg.fit
+        self.train_batches = DeviceBatches(components.data.train, fit.batch_size, self.device,
+                                           shuffle=fit.shuffle, seed=self.cfg.seed)
+        self.val_batches = None
+        if components.data.validation is not None:
+            self.val_batches = DeviceBatches(components.data.validation,
+                                             fit.validation_batch_size or fit.batch_size, self.device)
+        self.steps_per_epoch = fit.steps_per_epoch or len(self.train_batches)
+        for optimizer in self.recipe.optimizers.values():
+            optimizer.scaler = grad_scaler(self.cfg.precision, self.device)
+        self.callbacks = CallbackList(callbacks)
+        self.callbacks.set_loop(self)
+        # Training state (what a checkpoint holds besides components).
+        self.epoch = 0            # epoch in progress (0-based)
+        self.step = 0             # steps completed in that epoch
+        self.global_step = 0
+        self.history: dict[str, list] = {}
+        self.epochs_done: list[int] = []
+        self.elapsed = 0.0        # training seconds over all invocations
+        self.stop_training = False
+        self.resumed = False
+        self.interrupt_reason: str | None = None
+        self._divergence: str | None = None
+        self._started = time.monotonic()
+
+    # --- what callbacks and the CLI call -------------------------------------------------
+    def request_interrupt(self, reason: str) -> None:
+        self.interrupt_reason = reason
+
+    def diverged(self, message: str) -> None:
+        self._divergence = message
+        self.stop_training = True
+
+    def warn(self, message: str) -> None:
+        if self.log:
+            self.log.warning(message)
+
+    def note(self, message: str) -> None:
+        if self.log:
+            self.log.info(message)
+
+    def metric_direction(self, name: str) -> str | None:
+        base = name.removeprefix("val_")
+        if base == "loss" or base.endswith("_loss"):
+            return "down"
+        metrics = self.recipe.metrics
+        for metric in (metrics.all.values() if metrics is not None else ()):
+            if metric.name == base:
+                return metric.direction
+        return None
+
+    # --- the loop ------------------------------------------------------------------------
+    def run(self) -> str:
+        """Train to the end; return 'completed' or 'early_stopped'. Raises TrainingInterrupted
+        (checkpoint written) or TrainingDiverged."""
+        epochs = self.cfg.fit.epochs
+        for model in self.recipe.models.values():
+            model.train()
+        self.callbacks.on_train_begin()
+        while self.epoch < epochs and not self.stop_training:
+            self._run_epoch()
+        outcome = "early_stopped" if self.stop_training and self.epoch < epochs else "completed"
+        self.callbacks.on_train_end(self._last_logs())
+        return outcome
+
+    def _run_epoch(self) -> None:
+        epoch_start = time.monotonic()
+        self.callbacks.on_epoch_begin(self.epoch)
+        if self.step == 0:
+            self.recipe.reset_metrics()
+        logs: Any = {}
+        batches = self.train_batches.epoch(self.epoch, self.step)
+        precision = autocast(self.cfg.precision, self.device)
+        batch_begin = self.callbacks.on_train_batch_begin
+        batch_end = self.callbacks.on_train_batch_end
+        every = self.cfg.fit.checkpoint_every
+        while self.step < self.steps_per_epoch:
+            batch = next(batches, None)
+            if batch is None:
+                break
+            batch_begin(self.step)
+            with precision:
+                logs = self.recipe.train_step(batch)
+            self.step += 1
+            self.global_step += 1
+            batch_end(self.step - 1, logs)
+            if self._divergence:
+                raise TrainingDiverged(self._divergence)
+            if every and self.global_step % every == 0:
+                self.save_checkpoint(self.run_dir.last_checkpoint)
+            if self.interrupt_reason or self._out_of_time(0.0):
+                self._interrupt()
+        self._check_logs(logs)
+        epoch_logs = {name: float(value) for name, value in logs.items()}
+        if self.val_batches is not None and (self.epoch + 1) % self.cfg.fit.validation_freq == 0:
+            val_logs = self.evaluate(self.val_batches, self.cfg.fit.validation_steps)
+            epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        epoch_logs["lr"] = self.recipe.optimizers[next(iter(self.recipe.optimizers))].lr
+        seconds = time.monotonic() - epoch_start
+        self.elapsed += seconds
+        epoch_logs["seconds"] = round(seconds, 3)
+        self._record(epoch_logs)
+        self.callbacks.on_epoch_end(self.epoch, epoch_logs)
+        if self._divergence:
+            raise TrainingDiverged(self._divergence)
+        self.epoch += 1
+        self.step = 0
+        self.save_checkpoint(self.run_dir.last_checkpoint)
+        if self.epoch < self.cfg.fit.epochs and not self.stop_training and (
+                self.interrupt_reason or self._out_of_time(seconds)):
+            self._interrupt(checkpointed=True)
+
+    def evaluate(self, batches: DeviceBatches, max_steps: int | None = None) -> dict[str, float]:
+        for model in self.recipe.models.values():
+            model.eval()
+        try:
+            logs = evaluate_batches(self.recipe, batches, self.callbacks, self.cfg.precision,
+                                    self.device, max_steps)
+        finally:
+            for model in self.recipe.models.values():
+                model.train()
+        return logs
+
+    def _record(self, logs: dict[str, float]) -> None:
+        for key in logs:
+            self.history.setdefault(key, [None] * len(self.epochs_done))
+        for key, values in self.history.items():
+            values.append(logs.get(key))
+        self.epochs_done.append(self.epoch)
+
+    def _last_logs(self) -> dict[str, float]:
+        return {k: v[-1] for k, v in self.history.items() if v}
+
+    def _check_logs(self, logs: Any) -> None:
+        from collections.abc import Mapping
+        if not isinstance(logs, Mapping):
+            raise TypeError(f"recipe {type(self.recipe).__name__}.train_step returned "
+                            f"{type(logs).__name__}, expected a mapping of name -> value")
+
+    def _out_of_time(self, next_epoch_seconds: float) -> bool:
+        if self.max_seconds is None:
+            return False
+        used = time.monotonic() - self._started
+        if used + next_epoch_seconds > self.max_seconds:
+            self.interrupt_reason = self.interrupt_reason or "--max-time reached"
+            return True
+        return False
+
+    def _interrupt(self, checkpointed: bool = False) -> None:
+        if not checkpointed:
+            self.save_checkpoint(self.run_dir.last_checkpoint)
+        raise TrainingInterrupted(f"{self.interrupt_reason}: checkpoint written at epoch "
+                                  f"{self.epoch + 1}, step {self.step}")
+
+    # --- training state ------------------------------------------------------------------
+    def state_dict(self, finished: bool = False) -> dict[str, Any]:
+        recipe = self.recipe
+        return {
+            "config": self.experiment.resolved,
+            "config_hash": self.experiment.hash,
+            "models": {n: m.state_dict() for n, m in recipe.models.items()},
+            "optimizers": {n: o.state_dict() for n, o in recipe.optimizers.items()},
+            "scalers": {n: o.scaler.state_dict() for n, o in recipe.optimizers.items()
+                        if o.scaler is not None},
+            "metrics": {n: m.state_dict() for n, m in recipe.metric_modules().items()},
+            "recipe": recipe.state_dict(),
+            "callbacks": self.callbacks.state_dict(),
+            "loop": {"epoch": self.epoch, "step": self.step, "global_step": self.global_step,
+                     "history": self.history, "epochs_done": self.epochs_done,
+                     "elapsed": self.elapsed, "stop_training": self.stop_training,
+                     "finished": finished},
+            "rng": capture_rng(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        recipe = self.recipe
+        for name, model in recipe.models.items():
+            model.load_state_dict(state["models"][name])
+        for name, optimizer in recipe.optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
+            if optimizer.scaler is not None and name in state.get("scalers", {}):
+                optimizer.scaler.load_state_dict(state["scalers"][name])
+        for name, module in recipe.metric_modules().items():
+            if name in state["metrics"]:
+                module.load_state_dict(state["metrics"][name])
+        recipe.load_state_dict(state["recipe"])
+        self.callbacks.load_state_dict(state["callbacks"])
+        loop = state["loop"]
+        self.epoch, self.step, self.global_step = loop["epoch"], loop["step"], loop["global_step"]
+        self.history = {k: list(v) for k, v in loop["history"].items()}
+        self.epochs_done = list(loop["epochs_done"])
+        self.elapsed = loop["elapsed"]
+        self.stop_training = loop["stop_training"]
+        restore_rng(state["rng"])
+        self.resumed = True
+
+    def save_checkpoint(self, path: Path, weights_only: bool = False, finished: bool = False) -> None:
+        if weights_only:
+            state = {"config": self.experiment.resolved, "config_hash": self.experiment.hash,
+                     "models": {n: m.state_dict() for n, m in self.recipe.models.items()}}
+        else:
+            state = self.state_dict(finished)
+        save_checkpoint(path, state)

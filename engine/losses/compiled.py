@@ -1,0 +1,49 @@
+"""The loss of a whole model: one loss per output, weighted and summed."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..errors import ConfigError
+from .base import Loss, build_loss
+
+
+class CompiledLoss:
+    """`total = sum(loss_weight[o] * loss[o](y[o], pred[o], sample_weight))`."""
+
+    def __init__(self, losses: dict[str, Loss], weights: dict[str, float], single: bool):
+        self.losses = losses
+        self.weights = weights
+        self.single = single  # one output: predictions/targets are plain tensors
+
+    @classmethod
+    def from_config(cls, spec: Any, loss_weights: Any, output_names: list[str],
+                    key_path: str = "compile.loss") -> "CompiledLoss":
+        if spec is None:
+            raise ConfigError("a loss is required for this recipe", key_path)
+        if isinstance(spec, dict) and "type" not in spec:
+            unknown = [k for k in spec if k not in output_names]
+            if unknown:
+                raise ConfigError(f"'{unknown[0]}' is not a model output (outputs: "
+                                  f"{', '.join(output_names)})", f"{key_path}.{unknown[0]}")
+            losses = {o: build_loss(s, f"{key_path}.{o}") for o, s in spec.items()}
+        else:
+            losses = {o: build_loss(spec, key_path) for o in output_names}
+        if isinstance(loss_weights, list):
+            if len(loss_weights) != len(output_names):
+                raise ConfigError(f"expected {len(output_names)} loss weights",
+                                  "compile.loss_weights")
+            loss_weights = dict(zip(output_names, loss_weights))
+        weights = {o: float((loss_weights or {}).get(o, 1.0)) for o in losses}
+        return cls(losses, weights, single=len(output_names) == 1)
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: torch.Tensor | None = None
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """(total loss, per-output losses; empty for a single output)."""
+        if self.single:
+            (name, loss), = self.losses.items()
+            return loss(y_true, y_pred, sample_weight), {}
+        parts = {o: loss(y_true[o], y_pred[o], sample_weight) for o, loss in self.losses.items()}
+        total = sum(self.weights[o] * value for o, value in parts.items())
+        return total, parts

@@ -1,0 +1,92 @@
+"""The metrics of a whole model (per output, weighted or not) and lazily read logs."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from .base import Mean, Metric, build_metric
+
+
+class MetricLogs(Mapping):
+    """Read-only view name -> current result; each result is computed when read, so a
+    step that nobody reads costs nothing (the progress bar reads on a timer)."""
+
+    def __init__(self, metrics: dict[str, Metric]):
+        self._metrics = metrics
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return self._metrics[name].result()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._metrics)
+
+    def __len__(self) -> int:
+        return len(self._metrics)
+
+
+class CompiledMetrics(nn.Module):
+    """`loss`, per-output losses, and `compile.metrics` / `compile.weighted_metrics`, named
+    as Keras logs them (`<metric>`, or `<output>_<metric>` for several outputs)."""
+
+    def __init__(self, output_names: list[str], metrics: dict[str, list[tuple[Metric, bool]]]):
+        super().__init__()
+        self.output_names = output_names
+        self.single = len(output_names) == 1
+        self.loss = Mean("loss")
+        self.output_losses = nn.ModuleDict(
+            {} if self.single else {o: Mean(f"{o}_loss") for o in output_names})
+        self.per_output = metrics
+        self.all = nn.ModuleDict()
+        self.all["loss"] = self.loss
+        for o, m in self.output_losses.items():
+            self.all[f"{o}_loss"] = m
+        for output, items in metrics.items():
+            for metric, _ in items:
+                name = metric.name if self.single else f"{output}_{metric.name}"
+                if name in self.all:
+                    raise ConfigError(f"metric '{name}' is listed twice", "compile.metrics")
+                metric.name = name
+                self.all[name] = metric
+
+    @classmethod
+    def from_config(cls, metrics: Any, weighted: Any, output_names: list[str]) -> "CompiledMetrics":
+        per_output: dict[str, list[tuple[Metric, bool]]] = {o: [] for o in output_names}
+        for spec, is_weighted, key in ((metrics, False, "compile.metrics"),
+                                       (weighted, True, "compile.weighted_metrics")):
+            if spec is None:
+                continue
+            if isinstance(spec, dict):
+                for output, items in spec.items():
+                    if output not in per_output:
+                        raise ConfigError(f"'{output}' is not a model output (outputs: "
+                                          f"{', '.join(output_names)})", f"{key}.{output}")
+                    per_output[output] += [(build_metric(s, f"{key}.{output}[{i}]"), is_weighted)
+                                           for i, s in enumerate(items)]
+            else:
+                for output in output_names:
+                    per_output[output] += [(build_metric(s, f"{key}[{i}]"), is_weighted)
+                                           for i, s in enumerate(spec)]
+        return cls(output_names, per_output)
+
+    def update(self, y_true: Any, y_pred: Any, sample_weight: torch.Tensor | None,
+               loss: torch.Tensor, output_losses: dict[str, torch.Tensor], batch_size: int) -> None:
+        """Update every metric with one batch (sample_weight: the loss's weights)."""
+        self.loss.update_state(loss, batch_size)
+        for o, value in output_losses.items():
+            self.output_losses[o].update_state(value, batch_size)
+        for output, items in self.per_output.items():
+            t = y_true if self.single else y_true[output]
+            p = y_pred if self.single else y_pred[output]
+            for metric, weighted in items:
+                metric.update_state(t, p, sample_weight if weighted else None)
+
+    def reset(self) -> None:
+        for metric in self.all.values():
+            metric.reset_state()
+
+    def logs(self) -> MetricLogs:
+        return MetricLogs(dict(self.all))

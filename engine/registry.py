@@ -1,0 +1,196 @@
+"""Name -> factory catalogues for every configurable component kind.
+
+A component in YAML is a name (`"adam"`), a mapping with `type` and arguments
+(`{type: Adam, learning_rate: 0.01}`), or a user component by import path
+(`my_pkg.losses:HuberLoss`, `path/to/file.py:HuberLoss`). Names match case- and
+underscore-insensitively, so Keras's `SparseCategoricalCrossentropy` and
+`sparse_categorical_crossentropy` find the same entry. Argument checking happens here so
+every component kind reports bad arguments the same way, with the key path.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import difflib
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from .errors import ConfigError
+
+# Folders where `file.py:Name` references are looked up (the config's folder, then the cwd).
+_search_dirs: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar(
+    "component_search_dirs", default=()
+)
+
+
+@contextlib.contextmanager
+def component_search_dirs(*dirs: Path) -> Iterator[None]:
+    token = _search_dirs.set(tuple(Path(d) for d in dirs))
+    try:
+        yield
+    finally:
+        _search_dirs.reset(token)
+
+
+def normalize(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+def suggest(name: str, candidates: list[str]) -> str:
+    """` (did you mean 'x'?)` or ``, for error messages."""
+    by_norm = {normalize(c): c for c in candidates}
+    close = difflib.get_close_matches(normalize(name), list(by_norm), n=1, cutoff=0.6)
+    return f" (did you mean '{by_norm[close[0]]}'?)" if close else ""
+
+
+def is_import_ref(name: str) -> bool:
+    return ":" in name
+
+
+def load_import_ref(ref: str, key_path: str) -> Any:
+    """Load `package.module:Name` or `path/to/file.py:Name`."""
+    module_ref, _, attr = ref.rpartition(":")
+    if not module_ref or not attr:
+        raise ConfigError(f"'{ref}' is not of the form 'module:Name' or 'file.py:Name'", key_path)
+    if module_ref.endswith(".py"):
+        module = _load_file_module(module_ref, key_path)
+    else:
+        try:
+            module = importlib.import_module(module_ref)
+        except ImportError as exc:
+            raise ConfigError(f"cannot import module '{module_ref}': {exc}", key_path) from exc
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        names = [n for n in dir(module) if not n.startswith("_")]
+        raise ConfigError(
+            f"module '{module_ref}' has no '{attr}'{suggest(attr, names)}", key_path
+        ) from None
+
+
+def _load_file_module(file_ref: str, key_path: str) -> Any:
+    candidates = [Path(file_ref)] if Path(file_ref).is_absolute() else [
+        d / file_ref for d in (*_search_dirs.get(), Path.cwd())
+    ]
+    path = next((p.resolve() for p in candidates if p.is_file()), None)
+    if path is None:
+        tried = ", ".join(str(p) for p in candidates)
+        raise ConfigError(f"file '{file_ref}' not found (looked at {tried})", key_path)
+    module_name = "trainer_user_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[module_name]
+        raise ConfigError(f"error while importing {path}: {exc!r}", key_path) from exc
+    return module
+
+
+def split_spec(spec: Any, key_path: str, kind: str) -> tuple[str, dict[str, Any]]:
+    """`"name"` or `{type: name, **args}` -> (name, args)."""
+    if isinstance(spec, str):
+        return spec, {}
+    if isinstance(spec, dict):
+        if "type" not in spec:
+            raise ConfigError(f"a {kind} mapping needs a 'type' key", key_path)
+        args = {k: v for k, v in spec.items() if k != "type"}
+        if not isinstance(spec["type"], str):
+            raise ConfigError(f"'type' must be a string naming a {kind}", f"{key_path}.type")
+        return spec["type"], args
+    raise ConfigError(
+        f"expected a {kind} name or a mapping with 'type', got {type(spec).__name__}", key_path
+    )
+
+
+def check_arguments(factory: Callable, args: dict[str, Any], key_path: str, what: str,
+                    context: tuple[str, ...] = ()) -> None:
+    """Reject arguments the factory does not accept, naming the closest valid one."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = [n for n, p in params.items()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in context]
+    for name in args:
+        if name not in accepted:
+            raise ConfigError(
+                f"unknown argument '{name}' for {what}{suggest(name, accepted)}; "
+                f"accepted: {', '.join(accepted) or 'none'}",
+                f"{key_path}.{name}",
+            )
+    missing = [n for n, p in params.items()
+               if p.default is inspect.Parameter.empty and n not in args and n not in context
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if missing:
+        raise ConfigError(f"{what} needs argument(s): {', '.join(missing)}", key_path)
+
+
+class Registry:
+    """One catalogue (layers, losses, metrics, ...): Keras names -> factories."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Callable] = {}
+        self._canonical: dict[str, str] = {}
+
+    def register(self, *names: str) -> Callable[[Callable], Callable]:
+        def decorate(factory: Callable) -> Callable:
+            for name in names or (factory.__name__,):
+                key = normalize(name)
+                if key in self._entries and self._entries[key] is not factory:
+                    raise RuntimeError(f"{self.kind} '{name}' registered twice")
+                self._entries[key] = factory
+                self._canonical.setdefault(key, name)
+            return factory
+        return decorate
+
+    def names(self) -> list[str]:
+        return sorted(self._canonical.values())
+
+    def __contains__(self, name: str) -> bool:
+        return normalize(name) in self._entries
+
+    def lookup(self, name: str, key_path: str) -> Callable:
+        if is_import_ref(name):
+            return load_import_ref(name, key_path)
+        try:
+            return self._entries[normalize(name)]
+        except KeyError:
+            raise ConfigError(
+                f"unknown {self.kind} '{name}'{suggest(name, self.names())}", key_path
+            ) from None
+
+    def build(self, spec: Any, key_path: str, **context: Any) -> Any:
+        """Build a component from its spec; `context` passes engine-supplied arguments."""
+        name, args = split_spec(spec, key_path, self.kind)
+        factory = self.lookup(name, f"{key_path}.type" if isinstance(spec, dict) else key_path)
+        what = f"{self.kind} '{name}'"
+        check_arguments(factory, args, key_path, what, tuple(context))
+        accepted = _accepted_context(factory, context)
+        try:
+            return factory(**args, **accepted)
+        except ConfigError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"cannot build {what}: {exc}", key_path) from exc
+
+
+def _accepted_context(factory: Callable, context: dict[str, Any]) -> dict[str, Any]:
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(context)
+    return {k: v for k, v in context.items() if k in params}

@@ -1,0 +1,239 @@
+"""One `trainer fit`: choose the run directory, decide between start / resume / already
+finished / refuse, build everything (errors surface before anything is written), then train,
+record and finish. Also `evaluate` and `predict` of a checkpoint."""
+from __future__ import annotations
+
+import signal
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+import numpy as np
+import torch
+
+from .callbacks import build_callbacks
+from .callbacks.csv_logger import CSVLogger
+from .callbacks.progress import EpochLines, ProgressBar
+from .callbacks.recorder import RunRecorder, history_params
+from .components import build_components
+from .config import LoadedExperiment, config_diff, resolve_experiment
+from .data import ArraySplit, DeviceBatches
+from .data.splits import transform_inputs
+from .errors import CheckpointError, ConfigError, RunDirError, TrainingDiverged, TrainingInterrupted
+from .loop.device import resolve_device
+from .loop.evaluate import evaluate_batches, predict_batches
+from .loop.fit import FitLoop
+from .state.atomic import atomic_write_json
+from .state.checkpoint import load_checkpoint
+from .state.lock import RunLock
+from .state.rng import seed_everything
+from .state.rundir import FINISHED_STATES, RunDir, next_free_run_dir
+from .state.weights import save_weights_h5
+
+# Keys that may change between invocations of the same run without changing what it computes.
+RUNTIME_KEYS = ("device",)
+
+
+@dataclass
+class FitOptions:
+    run_dir: Path | None = None
+    resume: str = "auto"            # auto | never | path to a checkpoint
+    device: str | None = None
+    max_seconds: float | None = None
+    progress: str = "lines"         # bar | lines | quiet
+    stream: TextIO = sys.stdout
+
+
+@dataclass
+class FitResult:
+    state: str
+    run_dir: Path
+    epochs: int
+    logs: dict[str, float] = field(default_factory=dict)
+    test_metrics: dict[str, float] | None = None
+    already_finished: bool = False
+
+
+def fit(experiment: LoadedExperiment, options: FitOptions) -> FitResult:
+    cfg = experiment.config
+    run_dir = RunDir(options.run_dir or Path("runs") / cfg.name)
+    if options.resume == "never" and run_dir.path.exists():
+        run_dir = RunDir(next_free_run_dir(run_dir.path))
+    checkpoint = None
+    if options.resume not in ("auto", "never"):
+        checkpoint = load_checkpoint(Path(options.resume))
+        _refuse_changed_config(checkpoint["config"], experiment, options.resume)
+    elif run_dir.exists():
+        _refuse_changed_config(run_dir.read_config(), experiment, str(run_dir.config))
+        status = run_dir.read_status()
+        if status.get("state") in FINISHED_STATES:
+            return FitResult(status["state"], run_dir.path, status.get("epoch", 0),
+                             already_finished=True)
+        if run_dir.last_checkpoint.is_file():
+            checkpoint = load_checkpoint(run_dir.last_checkpoint)
+
+    device = resolve_device(options.device or cfg.device)
+    seed_everything(cfg.seed)
+    torch.use_deterministic_algorithms(cfg.deterministic, warn_only=False)
+    components = build_components(experiment, device)
+    user_callbacks = build_callbacks(cfg.fit.callbacks)
+
+    run_dir.create()
+    with RunLock(run_dir.path) as lock:
+        log = run_dir.logger()
+        if lock.took_over_from:
+            log.warning(f"took over the stale lock of dead process {lock.took_over_from}")
+        try:
+            return _train(experiment, components, user_callbacks, run_dir, checkpoint, options, log)
+        finally:
+            run_dir.close_logger()
+
+
+def _train(experiment, components, user_callbacks, run_dir, checkpoint, options, log) -> FitResult:
+    if not run_dir.exists():
+        run_dir.write_config(experiment.resolved)
+    run_dir.write_status("running", epoch=0, step=0)
+    separator = next((c.separator for c in user_callbacks
+                      if isinstance(c, CSVLogger) and c.filename is None), ",")
+    callbacks = [*user_callbacks, *_progress(options), RunRecorder(separator)]
+    loop = FitLoop(components, callbacks, run_dir, options.max_seconds, log)
+    finished = False
+    if checkpoint is not None:
+        loop.load_state_dict(checkpoint)
+        finished = checkpoint["loop"]["finished"]
+    with _signals_interrupt(loop):
+        try:
+            if finished:
+                outcome = "early_stopped" if loop.stop_training else "completed"
+            else:
+                outcome = loop.run()
+                loop.save_checkpoint(run_dir.last_checkpoint, finished=True)
+        except TrainingInterrupted as exc:
+            run_dir.write_status("interrupted", epoch=loop.epoch, step=loop.global_step)
+            run_dir.event("interrupted", reason=str(exc))
+            log.info(f"interrupted: {exc}")
+            raise
+        except TrainingDiverged as exc:
+            run_dir.write_status("diverged", epoch=loop.epoch, step=loop.global_step)
+            run_dir.event("diverged", reason=str(exc))
+            log.error(f"diverged: {exc}")
+            raise
+        except KeyboardInterrupt:
+            run_dir.write_status("interrupted", epoch=loop.epoch, step=loop.global_step)
+            run_dir.event("interrupted", reason="second interrupt: stopped at once")
+            raise TrainingInterrupted("stopped at once; the last good checkpoint is kept") from None
+        except Exception:
+            log.error("training failed:\n" + traceback.format_exc())
+            run_dir.write_status("failed", epoch=loop.epoch, step=loop.global_step)
+            run_dir.event("failed", error=traceback.format_exc(limit=1).strip().splitlines()[-1])
+            raise
+    return _finish(loop, run_dir, outcome)
+
+
+def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
+    """Idempotent: a run killed while finishing finishes on the next invocation."""
+    components = loop.components
+    run_dir.write_history(loop.history, loop.epochs_done, history_params(loop))
+    save_weights_h5(run_dir.weights, loop.recipe.models)
+    test_metrics = None
+    if components.data.test is not None and loop.recipe.implements("test_step"):
+        batches = DeviceBatches(components.data.test, loop.cfg.evaluate.batch_size
+                                or loop.cfg.fit.batch_size, loop.device)
+        test_metrics = loop.evaluate(batches)
+        atomic_write_json(run_dir.metrics, test_metrics)
+    run_dir.write_status(outcome, epoch=len(loop.epochs_done), step=loop.global_step)
+    run_dir.event(outcome, epochs=len(loop.epochs_done), test=test_metrics)
+    last = {k: v[-1] for k, v in loop.history.items() if v}
+    return FitResult(outcome, run_dir.path, len(loop.epochs_done), last, test_metrics)
+
+
+def _progress(options: FitOptions) -> list:
+    if options.progress == "bar":
+        return [ProgressBar(options.stream)]
+    if options.progress == "lines":
+        return [EpochLines(options.stream)]
+    return []
+
+
+def _refuse_changed_config(old: dict | None, experiment: LoadedExperiment, where: str) -> None:
+    if old is None:
+        return
+    strip = lambda d: {k: v for k, v in d.items() if k not in RUNTIME_KEYS}  # noqa: E731
+    diff = config_diff(strip(old), strip(experiment.resolved))
+    if diff:
+        raise RunDirError(
+            f"the config differs from the one this run started with ({where}):\n  "
+            + "\n  ".join(diff)
+            + "\nrun with --resume never to start a new run directory, or restore the config")
+
+
+class _signals_interrupt:
+    """SIGTERM/SIGINT: finish the current step, checkpoint, exit 75. A second one stops at once."""
+
+    def __init__(self, loop: FitLoop):
+        self.loop = loop
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self.previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handle(self, signum, frame):
+        if self.loop.interrupt_reason:
+            raise KeyboardInterrupt
+        self.loop.request_interrupt(signal.Signals(signum).name)
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+# --- evaluate / predict a checkpoint ------------------------------------------------------
+
+def experiment_from_checkpoint(state: dict[str, Any], config: LoadedExperiment | None = None
+                               ) -> LoadedExperiment:
+    return config or resolve_experiment(state["config"], {})
+
+
+def load_for_inference(checkpoint_path: Path, config: LoadedExperiment | None, device: str | None,
+                       splits: tuple[str, ...]) -> tuple[Any, LoadedExperiment]:
+    state = load_checkpoint(checkpoint_path)
+    experiment = experiment_from_checkpoint(state, config)
+    components = build_components(experiment, resolve_device(device or experiment.config.device), splits)
+    for name, model in components.models.items():
+        try:
+            model.load_state_dict(state["models"][name])
+        except (KeyError, RuntimeError) as exc:
+            raise CheckpointError(f"weights do not fit the model '{name}': "
+                                  f"{str(exc).splitlines()[0]}", str(checkpoint_path)) from None
+        model.eval()
+    return components, experiment
+
+
+def evaluate_checkpoint(checkpoint_path: Path, config: LoadedExperiment | None, split: str,
+                        batch_size: int | None, device: str | None = None) -> dict[str, float]:
+    components, experiment = load_for_inference(checkpoint_path, config, device,
+                                                ("train", "validation", "test"))
+    data = getattr(components.data, split)
+    if data is None:
+        raise ConfigError(f"the config has no {split} split", f"data.{split}")
+    cfg = experiment.config
+    batches = DeviceBatches(data, batch_size or cfg.evaluate.batch_size or cfg.fit.batch_size,
+                            components.device)
+    return evaluate_batches(components.recipe, batches, precision=cfg.precision)
+
+
+def predict_arrays(checkpoint_path: Path, x: dict[str, np.ndarray], batch_size: int | None,
+                   device: str | None = None) -> Any:
+    components, experiment = load_for_inference(checkpoint_path, None, device, ())
+    cfg = experiment.config
+    split = transform_inputs(ArraySplit(x, None), cfg.data, components.models[components.main_model])
+    batches = DeviceBatches(split, batch_size or cfg.predict.batch_size or cfg.evaluate.batch_size
+                            or cfg.fit.batch_size, components.device)
+    return predict_batches(components.recipe, batches, cfg.precision)

@@ -1,0 +1,46 @@
+"""Checkpoint files: written atomically, read with `torch.load(weights_only=True)` (a
+checkpoint can never run code), checked for format and content before use."""
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..errors import CheckpointError
+from .atomic import atomic_write
+
+FORMAT = "trainer-checkpoint-1"
+REQUIRED = ("format", "config", "models")
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Serialise to memory first, so the file is written (and fsync'd) in one go."""
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **state}, buffer)
+    atomic_write(Path(path), lambda handle: handle.write(buffer.getbuffer()))
+
+
+def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError("checkpoint file not found", str(path))
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile,
+            ValueError) as exc:
+        raise CheckpointError(f"not a readable trainer checkpoint ({_first_line(exc)})", str(path)) from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"not a trainer checkpoint (expected format '{FORMAT}')", str(path))
+    missing = [k for k in REQUIRED if k not in state]
+    if missing:
+        raise CheckpointError(f"checkpoint lacks {', '.join(missing)}", str(path))
+    return state
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

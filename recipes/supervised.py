@@ -1,0 +1,54 @@
+"""The default recipe: Keras's built-in `train_step` for (x, y, sample_weight) batches."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from .base import RECIPES, Recipe
+
+
+@RECIPES.register("supervised")
+class Supervised(Recipe):
+    def __init__(self, models, optimizers, loss=None, metrics=None,
+                 class_weight: torch.Tensor | None = None, **options: Any):
+        super().__init__(models, optimizers, loss, metrics, **options)
+        self.class_weight = class_weight  # [num_classes] on the device, or None
+
+    def train_step(self, batch: Any) -> Mapping[str, torch.Tensor]:
+        x, y, sample_weight = batch
+        y_pred = self.model(x)
+        weight = self.training_weights(y, sample_weight)
+        loss, output_losses = self.loss(y, y_pred, weight)
+        total = loss + self.regularization()
+        self.minimize(total, self.optimizer)
+        self.metrics.update(y, y_pred, weight, total, output_losses, _batch_size(x))
+        return self.metrics.logs()
+
+    def test_step(self, batch: Any) -> Mapping[str, torch.Tensor]:
+        x, y, sample_weight = batch
+        y_pred = self.model(x)
+        loss, output_losses = self.loss(y, y_pred, sample_weight)
+        total = loss + self.regularization()
+        self.metrics.update(y, y_pred, sample_weight, total, output_losses, _batch_size(x))
+        return self.metrics.logs()
+
+    def predict_step(self, batch: Any) -> Any:
+        return self.model(batch.x)
+
+    def regularization(self) -> torch.Tensor | float:
+        penalty = getattr(self.model, "regularization_loss", None)
+        return penalty() if penalty is not None else 0.0
+
+    def training_weights(self, y: Any, sample_weight: torch.Tensor | None) -> torch.Tensor | None:
+        """sample_weight x class_weight[label] (Keras multiplies neither; we multiply both)."""
+        if self.class_weight is None:
+            return sample_weight
+        labels = y.argmax(dim=-1) if y.dim() > 1 and y.shape[-1] > 1 else y.reshape(-1)
+        weight = self.class_weight[labels.long()]
+        return weight if sample_weight is None else weight * sample_weight
+
+
+def _batch_size(x: Any) -> int:
+    return (next(iter(x.values())) if isinstance(x, dict) else x).shape[0]
