@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: install dev mnist test bench clean
 
@@ -21,6 +22,10 @@ $(DEV_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
+$(BENCH_STAMP): pyproject.toml $(DEV_STAMP)
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	touch $@
+
 install: $(STAMP)
 
 dev: $(DEV_STAMP)
@@ -31,8 +36,8 @@ mnist: install
 test: dev
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -q
 
-bench: dev
-	$(BIN)/python bench/bench_mnist.py
+bench: $(BENCH_STAMP)
+	cd bench && KERAS_BACKEND=torch ../$(BIN)/python bench_mnist.py
 
 clean:
 	rm -rf $(VENV) runs *.egg-info
