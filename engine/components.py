@@ -17,7 +17,7 @@ from .graph import GraphModel, build_model
 from .losses import CompiledLoss
 from .metrics import CompiledMetrics
 from .optim import TrainOptimizer, build_optimizer
-from .registry import split_spec
+from .registry import check_arguments, split_spec
 
 
 @dataclass
@@ -50,12 +50,15 @@ def build_components(experiment: LoadedExperiment, device: torch.device,
     from trainer.recipes import RECIPES  # recipes import the engine; import them lazily
 
     cfg = experiment.config
-    models = build_models(experiment)
+    recipe_cls, options = recipe_class(experiment, RECIPES)
+    models = recipe_models(experiment, recipe_cls, build_models(experiment))
     main = models[next(iter(models))]
-    recipe_name, recipe_args = split_spec(cfg.recipe, "recipe", "recipe")
-    recipe_cls = RECIPES.lookup(recipe_name, "recipe")
     data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits)
     check_data_fits(data, main)
+    if data.validation is not None and not recipe_cls.implements("test_step"):
+        raise experiment.config_error(
+            f"recipe {recipe_cls.__name__} has no test_step, so it cannot validate; remove "
+            f"data.validation and fit.validation_split", "fit.validation_split")
 
     loss = metrics = None
     if cfg.compile.loss is not None:
@@ -68,11 +71,47 @@ def build_components(experiment: LoadedExperiment, device: torch.device,
     if metrics is not None:
         metrics.to(device)
     optimizers = build_optimizers(cfg.compile, models)
+    missing = [n for n in recipe_cls.optimizer_names if n not in optimizers]
+    if missing:
+        raise experiment.config_error(
+            f"recipe {recipe_cls.__name__} needs an optimizer for {', '.join(missing)} (give "
+            f"compile.optimizers: {{model name: optimizer}})", "compile.optimizers")
     context: dict[str, Any] = {"class_weight": class_weights(cfg.fit.class_weight, data, main, device)}
-    options = {**recipe_args, **cfg.recipe_args}
     recipe = recipe_cls(models=models, optimizers=optimizers, loss=loss, metrics=metrics,
                         **options, **_accepted(recipe_cls, context))
     return Components(experiment, models, optimizers, recipe, data, device)
+
+
+RECIPE_CONTEXT = ("models", "optimizers", "loss", "metrics", "class_weight")
+
+
+def recipe_class(experiment: LoadedExperiment, recipes: Any) -> tuple[type, dict[str, Any]]:
+    """The recipe class and its checked arguments (`recipe:` mapping keys, then `recipe_args`)."""
+    from trainer.recipes import Recipe
+
+    cfg = experiment.config
+    name, spec_args = split_spec(cfg.recipe, "recipe", "recipe")
+    cls = recipes.lookup(name, "recipe.type" if isinstance(cfg.recipe, dict) else "recipe")
+    if not (isinstance(cls, type) and issubclass(cls, Recipe)):
+        raise experiment.config_error(f"'{name}' is not a recipe (a subclass of "
+                                      f"trainer.recipes.Recipe)", "recipe")
+    for key_path, args in (("recipe", spec_args), ("recipe_args", cfg.recipe_args)):
+        check_arguments(cls, args, key_path, f"recipe {cls.__name__}", RECIPE_CONTEXT)
+    return cls, {**spec_args, **cfg.recipe_args}
+
+
+def recipe_models(experiment: LoadedExperiment, recipe_cls: type, models: dict[str, GraphModel]
+                  ) -> dict[str, GraphModel]:
+    """The models in the recipe's order (its first model is the one the data feeds)."""
+    missing = [n for n in recipe_cls.model_names if n not in models]
+    if missing:
+        needs = ", ".join(recipe_cls.model_names)
+        raise experiment.config_error(
+            f"recipe {recipe_cls.__name__} needs models named {needs} (under 'models:'; "
+            f"'model:' is the model named 'model'); the config has {', '.join(models)}",
+            "models" if experiment.config.models else "model")
+    return {n: models[n] for n in (*recipe_cls.model_names,
+                                   *(n for n in models if n not in recipe_cls.model_names))}
 
 
 def build_optimizers(compile_cfg: Any, models: dict[str, nn.Module]) -> dict[str, TrainOptimizer]:

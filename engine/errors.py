@@ -71,8 +71,14 @@ class RunLocked(TrainerError):
         super().__init__(f"{run_dir} is locked by trainer process {pid} on {host}")
 
 
+class RecipeError(TrainerError):
+    """A recipe broke its contract with the loop (a step returned something other than a
+    mapping of name -> number, or a step the command needs is missing). Names the recipe."""
+
+
 class TrainingDiverged(TrainerError):
-    """Loss became NaN/inf and TerminateOnNaN stopped training."""
+    """Loss became NaN/inf: TerminateOnNaN stopped training, or an epoch ended with a
+    non-finite loss in the recipe's logs."""
 
     exit_code = 3
 

@@ -14,22 +14,32 @@ from typing import Any
 import torch
 from torch import nn
 
+from trainer.engine.errors import RecipeError
+from trainer.engine.metrics import Mean, MetricLogs
 from trainer.engine.registry import Registry
 
 RECIPES = Registry("recipe")
 
 
 class Recipe:
-    #: Model names the recipe expects (`model` for single-model recipes).
+    #: Models the recipe needs, by name (`model:` in YAML is the model named `model`). The
+    #: first one is fed by the data and is the one callbacks and `summary` see.
     model_names: tuple[str, ...] = ("model",)
+    #: Optimizers the recipe needs: `optimizer` is `compile.optimizer` over every model's
+    #: parameters; other names come from `compile.optimizers: {model_name: spec}`.
+    optimizer_names: tuple[str, ...] = ("optimizer",)
 
     def __init__(self, models: dict[str, nn.Module], optimizers: dict[str, Any],
-                 loss: Any = None, metrics: Any = None, **options: Any):
+                 loss: Any = None, metrics: Any = None):
         self.models = models
         self.optimizers = optimizers
         self.loss = loss
         self.metrics = metrics
-        self.options = options
+        self.trackers = nn.ModuleDict()
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
 
     # Shorthands for single-model recipes.
     @property
@@ -40,15 +50,29 @@ class Recipe:
     def optimizer(self) -> Any:
         return self.optimizers["optimizer"]
 
+    @property
+    def device(self) -> torch.device:
+        """Where the models live (the loop moved them there before building the recipe)."""
+        first = next(iter(self.models.values()))
+        return next((p.device for p in first.parameters()), torch.device("cpu"))
+
     # What subclasses implement.
     def train_step(self, batch: Any) -> Mapping[str, torch.Tensor]:
-        raise NotImplementedError
+        """One optimisation step on `batch` (`Batch(x, y, sample_weight)`); returns logs."""
+        raise RecipeError(f"recipe {self.name} does not implement train_step")
 
     def test_step(self, batch: Any) -> Mapping[str, torch.Tensor]:
-        raise NotImplementedError(f"{type(self).__name__} does not implement test_step")
+        raise RecipeError(f"recipe {self.name} does not implement test_step, so it cannot "
+                          f"validate or evaluate")
 
     def predict_step(self, batch: Any) -> Any:
-        raise NotImplementedError(f"{type(self).__name__} does not implement predict_step")
+        raise RecipeError(f"recipe {self.name} does not implement predict_step, so it cannot "
+                          f"predict")
+
+    def callbacks(self) -> list[Any]:
+        """Callbacks the recipe brings along (run before the config's own), e.g. one that
+        writes sample images to `self.loop.run_dir` at each epoch end."""
+        return []
 
     @classmethod
     def implements(cls, step: str) -> bool:
@@ -57,7 +81,9 @@ class Recipe:
 
     # Mechanics recipes call.
     def minimize(self, loss: torch.Tensor, optimizer: Any) -> None:
-        """zero_grad, backward (through the optimizer's gradient scaler when fp16), update."""
+        """zero_grad, backward (through the optimizer's gradient scaler when fp16), update.
+        Only `optimizer`'s parameters change, though backward reaches every model the loss
+        depends on (their gradients are cleared by their own optimizer before they are used)."""
         optimizer.zero_grad()
         scaler = getattr(optimizer, "scaler", None)
         if scaler is not None:
@@ -68,9 +94,26 @@ class Recipe:
             loss.backward()
             optimizer.step()
 
+    def tracker(self, name: str) -> Mean:
+        """A streaming mean logged as `name`: on the recipe's device, reset each epoch and
+        checkpointed with the run. Update it with `tracker.update_state(value)`."""
+        mean = Mean(name).to(self.device)
+        self.trackers[name] = mean
+        return mean
+
+    def tracker_logs(self) -> MetricLogs:
+        """Logs of every tracker, computed only when read."""
+        return MetricLogs(dict(self.trackers))
+
     def metric_modules(self) -> dict[str, nn.Module]:
-        """Stateful metric holders (moved to the device, reset per epoch, checkpointed)."""
-        return {"metrics": self.metrics} if isinstance(self.metrics, nn.Module) else {}
+        """Stateful metric holders (reset per epoch, checkpointed): the compiled metrics and
+        the recipe's trackers. Override to add others; keep them on `self.device`."""
+        modules: dict[str, nn.Module] = {}
+        if isinstance(self.metrics, nn.Module):
+            modules["metrics"] = self.metrics
+        if len(self.trackers):
+            modules["trackers"] = self.trackers
+        return modules
 
     def reset_metrics(self) -> None:
         for module in self.metric_modules().values():
@@ -79,7 +122,8 @@ class Recipe:
                     metric.reset_state()
 
     def state_dict(self) -> dict[str, Any]:
-        """Extra state a recipe keeps beyond models/optimizers/metrics (default: none)."""
+        """Extra state beyond models, optimizers and metric modules (e.g. a dedicated RNG);
+        tensors, numbers, strings, lists and dicts only (checkpoints load with weights_only)."""
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

@@ -6,14 +6,18 @@ from typing import Any
 
 import torch
 
+from trainer.engine.errors import ConfigError
+
 from .base import RECIPES, Recipe
 
 
 @RECIPES.register("supervised")
 class Supervised(Recipe):
     def __init__(self, models, optimizers, loss=None, metrics=None,
-                 class_weight: torch.Tensor | None = None, **options: Any):
-        super().__init__(models, optimizers, loss, metrics, **options)
+                 class_weight: torch.Tensor | None = None):
+        super().__init__(models, optimizers, loss, metrics)
+        if loss is None:
+            raise ConfigError("the supervised recipe needs a loss", "compile.loss")
         self.class_weight = class_weight  # [num_classes] on the device, or None
 
     def train_step(self, batch: Any) -> Mapping[str, torch.Tensor]:

@@ -6,6 +6,7 @@ from typing import Any
 import torch
 
 from .precision import autocast
+from .step_logs import check_step_logs, read_step_logs
 
 
 @torch.no_grad()
@@ -25,9 +26,10 @@ def evaluate_batches(recipe: Any, batches: Any, callbacks: Any = None, precision
             callbacks.on_test_batch_begin(step)
         with context:
             logs = recipe.test_step(batch)
+        check_step_logs(logs, recipe, "test_step")
         if callbacks is not None:
             callbacks.on_test_batch_end(step, logs)
-    results = {name: float(value) for name, value in logs.items()}
+    results = read_step_logs(logs, recipe, "test_step")
     if callbacks is not None:
         callbacks.on_test_end(results)
     return results

@@ -16,6 +16,7 @@ from ..state.checkpoint import save_checkpoint
 from ..state.rng import capture_rng, restore_rng
 from .evaluate import evaluate_batches
 from .precision import autocast, grad_scaler
+from .step_logs import check_finite_losses, check_step_logs, read_step_logs
 
 
 class FitLoop:
@@ -40,7 +41,7 @@ class FitLoop:
         self.steps_per_epoch = fit.steps_per_epoch or len(self.train_batches)
         for optimizer in self.recipe.optimizers.values():
             optimizer.scaler = grad_scaler(self.cfg.precision, self.device)
-        self.callbacks = CallbackList(callbacks)
+        self.callbacks = CallbackList([*self.recipe.callbacks(), *callbacks])
         self.callbacks.set_loop(self)
         # Training state (what a checkpoint holds besides components).
         self.epoch = 0            # epoch in progress (0-based)
@@ -113,6 +114,7 @@ class FitLoop:
             batch_begin(self.step)
             with precision:
                 logs = self.recipe.train_step(batch)
+            check_step_logs(logs, self.recipe, "train_step")
             self.step += 1
             self.global_step += 1
             batch_end(self.step - 1, logs)
@@ -122,8 +124,8 @@ class FitLoop:
                 self.save_checkpoint(self.run_dir.last_checkpoint)
             if self.interrupt_reason or self._out_of_time(0.0):
                 self._interrupt()
-        self._check_logs(logs)
-        epoch_logs = {name: float(value) for name, value in logs.items()}
+        epoch_logs = read_step_logs(logs, self.recipe, "train_step")
+        check_finite_losses(epoch_logs, self.recipe, "train_step", f"in epoch {self.epoch + 1}")
         if self.val_batches is not None and (self.epoch + 1) % self.cfg.fit.validation_freq == 0:
             val_logs = self.evaluate(self.val_batches, self.cfg.fit.validation_steps)
             epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -162,12 +164,6 @@ class FitLoop:
 
     def _last_logs(self) -> dict[str, float]:
         return {k: v[-1] for k, v in self.history.items() if v}
-
-    def _check_logs(self, logs: Any) -> None:
-        from collections.abc import Mapping
-        if not isinstance(logs, Mapping):
-            raise TypeError(f"recipe {type(self.recipe).__name__}.train_step returned "
-                            f"{type(logs).__name__}, expected a mapping of name -> value")
 
     def _out_of_time(self, next_epoch_seconds: float) -> bool:
         if self.max_seconds is None:
