@@ -8,6 +8,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import torch
+
 from ..errors import RecipeError, TrainingDiverged
 
 
@@ -23,7 +25,7 @@ def read_step_logs(logs: Mapping, recipe: Any, step: str) -> dict[str, float]:
     values = {}
     for name, value in logs.items():
         try:
-            values[name] = float(value)
+            values[name] = float(value.detach() if isinstance(value, torch.Tensor) else value)
         except (TypeError, ValueError, RuntimeError):
             raise RecipeError(f"recipe {type(recipe).__name__}.{step} logged '{name}' as "
                               f"{type(value).__name__}; log values must be numbers or 0-d "
