@@ -12,7 +12,7 @@ class MyStep(Recipe):
     def __init__(self, models, optimizers, loss=None, metrics=None, l1: float = 1e-4):
         super().__init__(models, optimizers, loss, metrics)
         self.l1 = l1
-        self.kernels = [p for name, p in self.model.named_parameters() if name.endswith("weight")]
+        self.kernels = [p for p in self.model.parameters() if p.dim() >= 2]  # not the biases
         self.mse = self.tracker("loss")
         self.mae = self.tracker("mae")
         self.penalty = self.tracker("l1_penalty")
@@ -20,7 +20,7 @@ class MyStep(Recipe):
     def train_step(self, batch):
         x, y, _ = batch
         error = self.model(x) - y
-        penalty = self.l1 * sum(kernel.abs().sum() for kernel in self.kernels)
+        penalty = self.l1 * torch.stack([kernel.abs().sum() for kernel in self.kernels]).sum()
         loss = torch.mean(error ** 2) + penalty
         self.minimize(loss, self.optimizer)
         self.mse.update_state(loss)
