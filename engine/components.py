@@ -38,10 +38,13 @@ def build_models(experiment: LoadedExperiment) -> dict[str, GraphModel]:
     cfg = experiment.config
     if cfg.model is not None and cfg.models is not None:
         raise experiment.config_error("give either 'model' or 'models', not both", "models")
-    if cfg.model is not None:
-        return {"model": build_model(cfg.model, "model")}
-    if cfg.models:
-        return {name: build_model(spec, f"models.{name}") for name, spec in cfg.models.items()}
+    try:
+        if cfg.model is not None:
+            return {"model": build_model(cfg.model, "model")}
+        if cfg.models:
+            return {name: build_model(spec, f"models.{name}") for name, spec in cfg.models.items()}
+    except ConfigError as exc:  # graph errors: add the file:line of the key they name
+        raise experiment.config_error(exc.message, exc.key_path) from None
     raise experiment.config_error("the config needs a 'model' (or 'models' for a recipe)", "model")
 
 
