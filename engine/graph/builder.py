@@ -109,7 +109,8 @@ def get_regularizer_at(spec: Any, path: str) -> Any:
 
 def _default_name(type_name: str, counts: dict[str, int], taken: set[str]) -> str:
     """Keras-style: dense, dense_1, dense_2, ..."""
-    base = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", re.split(r"[.:/]", type_name)[-1]).lower()
+    base = re.split(r"[.:/]", type_name)[-1]
+    base = re.sub(r"([a-z])([A-Z])", r"\1_\2", re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", base)).lower()
     while True:
         n = counts.get(base, 0)
         counts[base] = n + 1
