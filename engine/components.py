@@ -17,7 +17,7 @@ from .graph import GraphModel, build_model
 from .losses import CompiledLoss
 from .metrics import CompiledMetrics
 from .optim import TrainOptimizer, build_optimizer
-from .registry import split_spec
+from .registry import component_search_dirs, split_spec
 
 
 @dataclass
@@ -38,11 +38,21 @@ def build_models(experiment: LoadedExperiment) -> dict[str, GraphModel]:
     cfg = experiment.config
     if cfg.model is not None and cfg.models is not None:
         raise experiment.config_error("give either 'model' or 'models', not both", "models")
+    if cfg.model is None and not cfg.models:
+        raise experiment.config_error("the config needs a 'model' (or 'models' for a recipe)", "model")
+    # `file.py:Layer` references are looked up next to the config, then in the cwd.
+    search = (experiment.source.resolve().parent,) if experiment.source else ()
+    try:
+        with component_search_dirs(*search):
+            return _build_models(cfg)
+    except ConfigError as exc:  # graph errors: add the file:line of the key they name
+        raise experiment.config_error(exc.message, exc.key_path) from None
+
+
+def _build_models(cfg: Any) -> dict[str, GraphModel]:
     if cfg.model is not None:
         return {"model": build_model(cfg.model, "model")}
-    if cfg.models:
-        return {name: build_model(spec, f"models.{name}") for name, spec in cfg.models.items()}
-    raise experiment.config_error("the config needs a 'model' (or 'models' for a recipe)", "model")
+    return {name: build_model(spec, f"models.{name}") for name, spec in cfg.models.items()}
 
 
 def build_components(experiment: LoadedExperiment, device: torch.device,
