@@ -4,6 +4,7 @@ before a run directory is touched."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from .graph import GraphModel, build_model
 from .losses import CompiledLoss
 from .metrics import CompiledMetrics
 from .optim import TrainOptimizer, build_optimizer
-from .registry import check_arguments, split_spec
+from .registry import check_arguments, component_search_dirs, split_spec
 
 
 @dataclass
@@ -38,11 +39,24 @@ def build_models(experiment: LoadedExperiment) -> dict[str, GraphModel]:
     cfg = experiment.config
     if cfg.model is not None and cfg.models is not None:
         raise experiment.config_error("give either 'model' or 'models', not both", "models")
+    if cfg.model is None and not cfg.models:
+        raise experiment.config_error("the config needs a 'model' (or 'models' for a recipe)", "model")
+    try:
+        with component_search_dirs(*config_dirs(experiment)):
+            return _build_models(cfg)
+    except ConfigError as exc:  # graph errors: add the file:line of the key they name
+        raise experiment.config_error(exc.message, exc.key_path) from None
+
+
+def config_dirs(experiment: LoadedExperiment) -> tuple[Path, ...]:
+    """Where `file.py:Name` references are looked up first: next to the config (then the cwd)."""
+    return (experiment.source.resolve().parent,) if experiment.source else ()
+
+
+def _build_models(cfg: Any) -> dict[str, GraphModel]:
     if cfg.model is not None:
         return {"model": build_model(cfg.model, "model")}
-    if cfg.models:
-        return {name: build_model(spec, f"models.{name}") for name, spec in cfg.models.items()}
-    raise experiment.config_error("the config needs a 'model' (or 'models' for a recipe)", "model")
+    return {name: build_model(spec, f"models.{name}") for name, spec in cfg.models.items()}
 
 
 def build_components(experiment: LoadedExperiment, device: torch.device,
@@ -91,7 +105,11 @@ def recipe_class(experiment: LoadedExperiment, recipes: Any) -> tuple[type, dict
 
     cfg = experiment.config
     name, spec_args = split_spec(cfg.recipe, "recipe", "recipe")
-    cls = recipes.lookup(name, "recipe.type" if isinstance(cfg.recipe, dict) else "recipe")
+    try:
+        with component_search_dirs(*config_dirs(experiment)):
+            cls = recipes.lookup(name, "recipe.type" if isinstance(cfg.recipe, dict) else "recipe")
+    except ConfigError as exc:
+        raise experiment.config_error(exc.message, exc.key_path) from None
     if not (isinstance(cls, type) and issubclass(cls, Recipe)):
         raise experiment.config_error(f"'{name}' is not a recipe (a subclass of "
                                       f"trainer.recipes.Recipe)", "recipe")

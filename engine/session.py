@@ -43,7 +43,7 @@ class FitOptions:
     device: str | None = None
     max_seconds: float | None = None
     progress: str = "lines"         # bar | lines | quiet
-    stream: TextIO = field(default_factory=lambda: sys.stdout)  # the current one, not import time's
+    stream: TextIO | None = None    # None: sys.stdout when the run starts (not at import)
 
 
 @dataclass
@@ -150,10 +150,11 @@ def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
 
 
 def _progress(options: FitOptions) -> list:
+    stream = options.stream or sys.stdout
     if options.progress == "bar":
-        return [ProgressBar(options.stream)]
+        return [ProgressBar(stream)]
     if options.progress == "lines":
-        return [EpochLines(options.stream)]
+        return [EpochLines(stream)]
     return []
 
 

@@ -27,6 +27,7 @@ class Supervised(Recipe):
         loss, output_losses = self.loss(y, y_pred, weight)
         total = loss + self.regularization()
         self.minimize(total, self.optimizer)
+        self.apply_constraints()
         self.metrics.update(y, y_pred, weight, total, output_losses, _batch_size(x))
         return self.metrics.logs()
 
@@ -44,6 +45,11 @@ class Supervised(Recipe):
     def regularization(self) -> torch.Tensor | float:
         penalty = getattr(self.model, "regularization_loss", None)
         return penalty() if penalty is not None else 0.0
+
+    def apply_constraints(self) -> None:
+        constrain = getattr(self.model, "apply_constraints", None)
+        if constrain is not None:
+            constrain()
 
     def training_weights(self, y: Any, sample_weight: torch.Tensor | None) -> torch.Tensor | None:
         """sample_weight x class_weight[label] (Keras multiplies neither; we multiply both)."""

@@ -1,6 +1,8 @@
-"""Building an nn.Module from a Sequential or functional YAML spec, with shape inference
-and a Keras-style summary. Knows nothing of data or optimizers."""
-from .model import GraphModel, build_model
+"""Building an nn.Module from a Sequential or functional YAML spec, with shape inference,
+graph checks and a Keras-style summary. Knows nothing of data or optimizers."""
+from .builder import build_model
+from .layers import LAYERS, Layer
+from .model import GraphModel
 from .summary import summarize
 
-__all__ = ["GraphModel", "build_model", "summarize"]
+__all__ = ["GraphModel", "LAYERS", "Layer", "build_model", "summarize"]

@@ -1,7 +1,14 @@
-"""Keras-style `model.summary()` rows: name, type, output shape, parameters."""
+"""Keras-style `model.summary()`: one row per input and node (name, type, output shape,
+parameters, what it is connected to), then total, trainable and non-trainable counts.
+
+Counts follow Keras: persistent buffers (BatchNormalization's moving statistics) are
+non-trainable parameters; a shared layer's weights are counted once, at its first use.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from torch import nn
 
 from .model import GraphModel
 
@@ -12,6 +19,7 @@ class SummaryRow:
     type: str
     output_shape: tuple
     params: int
+    connected_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -20,28 +28,42 @@ class Summary:
     total: int
     trainable: int
     non_trainable: int
+    functional: bool
 
     def format(self) -> str:
-        header = ("Layer (type)", "Output Shape", "Param #")
-        cells = [(f"{r.name} ({r.type})", str([None, *r.output_shape]), f"{r.params:,}")
-                 for r in self.rows]
-        widths = [max(len(c[i]) for c in [header, *cells]) for i in range(3)]
+        header = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if self.functional else [])
+        cells = [[f"{r.name} ({r.type})", _shape(r.output_shape), f"{r.params:,}"]
+                 + ([", ".join(r.connected_to)] if self.functional else []) for r in self.rows]
+        widths = [max(len(c[i]) for c in [header, *cells]) for i in range(len(header))]
         line = "  ".join("{:<%d}" % w for w in widths)
-        rule = "-" * (sum(widths) + 4)
-        out = [line.format(*header), rule, *(line.format(*c) for c in cells), rule,
+        rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
+        out = [line.format(*header), rule, *(line.format(*c).rstrip() for c in cells), rule,
                f"Total params: {self.total:,}", f"Trainable params: {self.trainable:,}",
                f"Non-trainable params: {self.non_trainable:,}"]
         return "\n".join(out)
 
 
+def _shape(shape: tuple) -> str:
+    return "(" + ", ".join(str(d) for d in (None, *shape)) + ")"
+
+
+def _stored_values(module: nn.Module) -> int:
+    """Parameters plus persistent floating-point buffers (what a checkpoint stores)."""
+    return sum(v.numel() for v in module.state_dict().values() if v.is_floating_point())
+
+
 def summarize(model: GraphModel) -> Summary:
-    rows = []
+    previous = [model.input_names[0], *(node.name for node in model.nodes)]
+    chain = all(node.inputs == (prev,) for node, prev in zip(model.nodes, previous))
+    functional = not chain or len(model.input_names) > 1 or len(model.output_names) > 1
+    rows = [SummaryRow(name, "InputLayer", shape, 0) for name, shape in model.input_shapes.items()
+            ] if functional else []
+    counted: set[str] = set()
     for node in model.nodes:
-        layer = model.layers[node.layer]
-        rows.append(SummaryRow(node.name, model.layer_types[node.layer], model.node_shapes[node.name],
-                               sum(p.numel() for p in layer.parameters())
-                               + sum(b.numel() for b in layer.buffers() if b.is_floating_point())))
+        params = 0 if node.layer in counted else _stored_values(model.layers[node.layer])
+        counted.add(node.layer)
+        rows.append(SummaryRow(node.name, node.type, model.node_shapes[node.name], params,
+                               node.inputs))
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
-    frozen += sum(b.numel() for b in model.buffers() if b.is_floating_point())
-    return Summary(rows, trainable + frozen, trainable, frozen)
+    total = _stored_values(model)
+    return Summary(rows, total, trainable, total - trainable, functional)

@@ -1,0 +1,70 @@
+"""Escape hatches: `type: torch.nn.X` (arguments passed unchanged to that module) and user
+layers by import path (`my_pkg.layers:Block`, `path/file.py:Block`).
+
+A user layer is any torch.nn.Module class. A trainer `Layer` subclass gets `build(input_shape)`;
+a plain module whose __init__ has an `input_shape` parameter receives the inferred shape
+(without the batch axis) there. A module returning a tuple (torch.nn.LSTM) yields its first item.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from ...errors import ConfigError
+from ...registry import check_arguments, suggest
+from .base import Layer
+
+TORCH_PREFIX = "torch.nn."
+
+
+def is_torch_module(type_name: str) -> bool:
+    return type_name.startswith(TORCH_PREFIX)
+
+
+def torch_module_class(type_name: str, key_path: str) -> type:
+    name = type_name[len(TORCH_PREFIX):]
+    cls = getattr(nn, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        modules = [n for n in dir(nn) if isinstance(getattr(nn, n), type)
+                   and issubclass(getattr(nn, n), nn.Module)]
+        raise ConfigError(f"torch.nn has no module '{name}'{suggest(name, modules)}", key_path)
+    return cls
+
+
+class ModuleLayer(Layer):
+    """Wraps a plain torch module so the graph treats it like a catalogue layer."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: Any) -> torch.Tensor:
+        out = self.module(x)
+        return out[0] if isinstance(out, tuple) else out
+
+
+def build_module(cls: type, args: dict[str, Any], input_shape: Any, key_path: str,
+                 what: str) -> Layer:
+    """Instantiate `cls` with `args` (checked against its signature); wrap non-Layer modules."""
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise ConfigError(f"{what} is not a torch.nn.Module class", key_path)
+    context = ("input_shape",) if _takes_input_shape(cls) and not issubclass(cls, Layer) else ()
+    check_arguments(cls, args, key_path, what, context)
+    extra = {"input_shape": tuple(input_shape)} if context else {}
+    try:
+        module = cls(**args, **extra)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"cannot build {what}: {exc}", key_path) from exc
+    return module if isinstance(module, Layer) else ModuleLayer(module)
+
+
+def _takes_input_shape(cls: type) -> bool:
+    import inspect
+    try:
+        return "input_shape" in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False

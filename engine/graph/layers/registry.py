@@ -1,0 +1,4 @@
+"""The layer catalogue's registry (Keras names -> Layer classes)."""
+from ...registry import Registry
+
+LAYERS = Registry("layer")
