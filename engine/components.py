@@ -61,10 +61,8 @@ def _build_models(cfg: Any) -> dict[str, GraphModel]:
 
 def build_components(experiment: LoadedExperiment, device: torch.device,
                      splits: tuple[str, ...] = ("train", "validation", "test")) -> Components:
-    from trainer.recipes import RECIPES  # recipes import the engine; import them lazily
-
     cfg = experiment.config
-    recipe_cls, options = recipe_class(experiment, RECIPES)
+    recipe_cls, options = recipe_class(experiment)
     models = recipe_models(experiment, recipe_cls, build_models(experiment))
     main = models[next(iter(models))]
     data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits)
@@ -99,15 +97,15 @@ def build_components(experiment: LoadedExperiment, device: torch.device,
 RECIPE_CONTEXT = ("models", "optimizers", "loss", "metrics", "class_weight")
 
 
-def recipe_class(experiment: LoadedExperiment, recipes: Any) -> tuple[type, dict[str, Any]]:
+def recipe_class(experiment: LoadedExperiment) -> tuple[type, dict[str, Any]]:
     """The recipe class and its checked arguments (`recipe:` mapping keys, then `recipe_args`)."""
-    from trainer.recipes import Recipe
+    from trainer.recipes import RECIPES, Recipe  # recipes import the engine; import them lazily
 
     cfg = experiment.config
     name, spec_args = split_spec(cfg.recipe, "recipe", "recipe")
     try:
         with component_search_dirs(*config_dirs(experiment)):
-            cls = recipes.lookup(name, "recipe.type" if isinstance(cfg.recipe, dict) else "recipe")
+            cls = RECIPES.lookup(name, "recipe.type" if isinstance(cfg.recipe, dict) else "recipe")
     except ConfigError as exc:
         raise experiment.config_error(exc.message, exc.key_path) from None
     if not (isinstance(cls, type) and issubclass(cls, Recipe)):

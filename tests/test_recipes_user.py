@@ -23,10 +23,10 @@ REGRESSION = {
 }
 
 
-def write_config(workdir, recipe, **changes) -> str:
+def write_config(folder, recipe, **changes) -> str:
     config = {**REGRESSION, "recipe": recipe, **changes}
-    (workdir / "exp.yaml").write_text(yaml.safe_dump(config))
-    return "exp.yaml"
+    (folder / "exp.yaml").write_text(yaml.safe_dump(config))
+    return str(folder / "exp.yaml")
 
 
 def test_user_recipe_from_a_file_path_trains_validates_and_evaluates(cli, workdir):
@@ -48,9 +48,11 @@ def test_user_recipe_from_a_file_path_trains_validates_and_evaluates(cli, workdi
     assert set(yaml.safe_load(evaluated.stdout)) == {"loss", "mae"}
 
 
-def test_recipe_arguments_reach_the_recipe(cli, workdir):
-    shutil.copy(CONFIGS / "recipes" / "my_step.py", workdir / "my_step.py")
-    config = write_config(workdir, "my_step.py:MyStep", recipe_args={"l1": 0.0})
+def test_recipe_file_next_to_the_config_gets_recipe_args(cli, workdir):
+    folder = workdir / "experiments"
+    folder.mkdir()
+    shutil.copy(CONFIGS / "recipes" / "my_step.py", folder / "my_step.py")
+    config = write_config(folder, "my_step.py:MyStep", recipe_args={"l1": 0.0})
     assert cli("fit", config).exit_code == 0
     history = read_json(workdir / "runs" / "my_step" / "history.json")["history"]
     assert history["l1_penalty"] == [0.0, 0.0, 0.0]
