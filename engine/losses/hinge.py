@@ -26,7 +26,7 @@ def categorical_hinge(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tenso
     return (negative - positive + 1.0).clamp_min(0.0)
 
 
-@LOSSES.register("Hinge", "hinge")
+@LOSSES.register("hinge", "Hinge")
 class Hinge(LossFunctionWrapper):
     fn = hinge
 
@@ -34,7 +34,7 @@ class Hinge(LossFunctionWrapper):
         super().__init__(name)
 
 
-@LOSSES.register("SquaredHinge", "squared_hinge")
+@LOSSES.register("squared_hinge", "SquaredHinge")
 class SquaredHinge(LossFunctionWrapper):
     fn = squared_hinge
 
@@ -42,7 +42,7 @@ class SquaredHinge(LossFunctionWrapper):
         super().__init__(name)
 
 
-@LOSSES.register("CategoricalHinge", "categorical_hinge")
+@LOSSES.register("categorical_hinge", "CategoricalHinge")
 class CategoricalHinge(LossFunctionWrapper):
     fn = categorical_hinge
     needs_classes = True

@@ -97,7 +97,7 @@ def poisson(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
     return (y_pred - y_true * torch.log(y_pred + EPSILON)).mean(dim=-1)
 
 
-@LOSSES.register("BinaryCrossentropy", "binary_crossentropy", "bce")
+@LOSSES.register("binary_crossentropy", "BinaryCrossentropy", "bce")
 class BinaryCrossentropy(LossFunctionWrapper):
     fn = binary_crossentropy
 
@@ -107,7 +107,7 @@ class BinaryCrossentropy(LossFunctionWrapper):
                          axis=axis)
 
 
-@LOSSES.register("BinaryFocalCrossentropy", "binary_focal_crossentropy")
+@LOSSES.register("binary_focal_crossentropy", "BinaryFocalCrossentropy")
 class BinaryFocalCrossentropy(LossFunctionWrapper):
     fn = binary_focal_crossentropy
 
@@ -119,7 +119,7 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
                          label_smoothing=float(label_smoothing), axis=axis)
 
 
-@LOSSES.register("CategoricalCrossentropy", "categorical_crossentropy")
+@LOSSES.register("categorical_crossentropy", "CategoricalCrossentropy")
 class CategoricalCrossentropy(LossFunctionWrapper):
     fn = categorical_crossentropy
     needs_classes = True
@@ -130,7 +130,7 @@ class CategoricalCrossentropy(LossFunctionWrapper):
                          axis=axis)
 
 
-@LOSSES.register("CategoricalFocalCrossentropy", "categorical_focal_crossentropy")
+@LOSSES.register("categorical_focal_crossentropy", "CategoricalFocalCrossentropy")
 class CategoricalFocalCrossentropy(LossFunctionWrapper):
     fn = categorical_focal_crossentropy
     needs_classes = True
@@ -142,7 +142,7 @@ class CategoricalFocalCrossentropy(LossFunctionWrapper):
                          label_smoothing=float(label_smoothing), axis=axis)
 
 
-@LOSSES.register("SparseCategoricalCrossentropy", "sparse_categorical_crossentropy")
+@LOSSES.register("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy")
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
     fn = sparse_categorical_crossentropy
     needs_classes = True
@@ -158,7 +158,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         return sparse_labels(y_true, y_pred) != self.ignore_class
 
 
-@LOSSES.register("KLDivergence", "kl_divergence", "kld", "kullback_leibler_divergence")
+@LOSSES.register("kl_divergence", "KLDivergence", "kld", "kullback_leibler_divergence")
 class KLDivergence(LossFunctionWrapper):
     fn = kl_divergence
 
@@ -166,7 +166,7 @@ class KLDivergence(LossFunctionWrapper):
         super().__init__(name)
 
 
-@LOSSES.register("Poisson", "poisson")
+@LOSSES.register("poisson", "Poisson")
 class Poisson(LossFunctionWrapper):
     fn = poisson
 

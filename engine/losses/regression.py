@@ -52,7 +52,7 @@ def cosine_similarity(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int = -1
     return -(l2_normalize(y_true, axis) * l2_normalize(y_pred, axis)).sum(dim=axis)
 
 
-@LOSSES.register("MeanSquaredError", "mean_squared_error", "mse")
+@LOSSES.register("mean_squared_error", "MeanSquaredError", "mse")
 class MeanSquaredError(LossFunctionWrapper):
     fn = mean_squared_error
 
@@ -60,7 +60,7 @@ class MeanSquaredError(LossFunctionWrapper):
         super().__init__(name)
 
 
-@LOSSES.register("MeanAbsoluteError", "mean_absolute_error", "mae")
+@LOSSES.register("mean_absolute_error", "MeanAbsoluteError", "mae")
 class MeanAbsoluteError(LossFunctionWrapper):
     fn = mean_absolute_error
 
@@ -68,7 +68,7 @@ class MeanAbsoluteError(LossFunctionWrapper):
         super().__init__(name)
 
 
-@LOSSES.register("MeanAbsolutePercentageError", "mean_absolute_percentage_error", "mape")
+@LOSSES.register("mean_absolute_percentage_error", "MeanAbsolutePercentageError", "mape")
 class MeanAbsolutePercentageError(LossFunctionWrapper):
     fn = mean_absolute_percentage_error
 
@@ -76,7 +76,7 @@ class MeanAbsolutePercentageError(LossFunctionWrapper):
         super().__init__(name)
 
 
-@LOSSES.register("MeanSquaredLogarithmicError", "mean_squared_logarithmic_error", "msle")
+@LOSSES.register("mean_squared_logarithmic_error", "MeanSquaredLogarithmicError", "msle")
 class MeanSquaredLogarithmicError(LossFunctionWrapper):
     fn = mean_squared_logarithmic_error
 
@@ -84,7 +84,7 @@ class MeanSquaredLogarithmicError(LossFunctionWrapper):
         super().__init__(name)
 
 
-@LOSSES.register("Huber", "huber", "huber_loss")
+@LOSSES.register("huber", "Huber", "huber_loss")
 class Huber(LossFunctionWrapper):
     fn = huber
 
@@ -92,7 +92,7 @@ class Huber(LossFunctionWrapper):
         super().__init__(name, delta=float(delta))
 
 
-@LOSSES.register("LogCosh", "log_cosh", "logcosh")
+@LOSSES.register("log_cosh", "LogCosh", "logcosh")
 class LogCosh(LossFunctionWrapper):
     fn = log_cosh
 
@@ -100,7 +100,7 @@ class LogCosh(LossFunctionWrapper):
         super().__init__(name)
 
 
-@LOSSES.register("CosineSimilarity", "cosine_similarity")
+@LOSSES.register("cosine_similarity", "CosineSimilarity")
 class CosineSimilarity(LossFunctionWrapper):
     fn = cosine_similarity
 

@@ -73,13 +73,13 @@ class AutoAccuracy(MeanMetricWrapper):
         super().__init__(auto_accuracy, name, direction="up")
 
 
-@METRICS.register("BinaryAccuracy", "binary_accuracy")
+@METRICS.register("binary_accuracy", "BinaryAccuracy")
 class BinaryAccuracy(MeanMetricWrapper):
     def __init__(self, name: str = "binary_accuracy", threshold: float = 0.5):
         super().__init__(binary_accuracy, name, direction="up", threshold=float(threshold))
 
 
-@METRICS.register("CategoricalAccuracy", "categorical_accuracy")
+@METRICS.register("categorical_accuracy", "CategoricalAccuracy")
 class CategoricalAccuracy(MeanMetricWrapper):
     needs_classes = True
 
@@ -87,7 +87,7 @@ class CategoricalAccuracy(MeanMetricWrapper):
         super().__init__(categorical_accuracy, name, direction="up")
 
 
-@METRICS.register("SparseCategoricalAccuracy", "sparse_categorical_accuracy")
+@METRICS.register("sparse_categorical_accuracy", "SparseCategoricalAccuracy")
 class SparseCategoricalAccuracy(MeanMetricWrapper):
     needs_classes = True
 
@@ -95,7 +95,7 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(sparse_categorical_accuracy, name, direction="up")
 
 
-@METRICS.register("TopKCategoricalAccuracy", "top_k_categorical_accuracy")
+@METRICS.register("top_k_categorical_accuracy", "TopKCategoricalAccuracy")
 class TopKCategoricalAccuracy(MeanMetricWrapper):
     needs_classes = True
 
@@ -103,7 +103,7 @@ class TopKCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(top_k_categorical_accuracy, name, direction="up", k=int(k))
 
 
-@METRICS.register("SparseTopKCategoricalAccuracy", "sparse_top_k_categorical_accuracy")
+@METRICS.register("sparse_top_k_categorical_accuracy", "SparseTopKCategoricalAccuracy")
 class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
     needs_classes = True
 

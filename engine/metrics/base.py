@@ -28,10 +28,13 @@ class Metric(nn.Module):
     def __init__(self, name: str | None = None):
         super().__init__()
         self.name = name or _snake(type(self).__name__)
+        self.state_names: list[str] = []
 
     def add_state(self, name: str, shape: tuple = (), dtype: torch.dtype = torch.float32) -> None:
+        """A zero-initialised state buffer: moved with `.to()`, checkpointed, zeroed on reset."""
         device = next(self.buffers(), torch.empty(0)).device
         self.register_buffer(name, torch.zeros(shape, dtype=dtype, device=device))
+        self.state_names.append(name)
 
     def check_output(self, shape: tuple, key_path: str) -> None:
         """Refuse, before training, an output (shape without batch axis) this metric cannot
@@ -44,8 +47,8 @@ class Metric(nn.Module):
         raise NotImplementedError
 
     def reset_state(self) -> None:
-        for buffer in self.buffers():
-            buffer.zero_()
+        for name in self.state_names:
+            getattr(self, name).zero_()
 
 
 def samplewise(values: torch.Tensor, sample_weight: Any, reduce: Callable

@@ -82,10 +82,6 @@ class _PrecisionRecall(Metric):
         self.add_state("true_positives", (len(values),))
         self.add_state(self.other, (len(values),))
 
-    def reset_state(self) -> None:
-        self.true_positives.zero_()
-        getattr(self, self.other).zero_()
-
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         labels, preds, weights = prepare(y_true, y_pred, sample_weight, self.top_k, self.class_id)
         labels, preds, weights = labels.reshape(-1), preds.reshape(-1), weights.reshape(-1)
@@ -102,12 +98,12 @@ class _PrecisionRecall(Metric):
         return value[0] if self.single else value
 
 
-@METRICS.register("Precision", "precision")
+@METRICS.register("precision", "Precision")
 class Precision(_PrecisionRecall):
     other = "false_positives"
 
 
-@METRICS.register("Recall", "recall")
+@METRICS.register("recall", "Recall")
 class Recall(_PrecisionRecall):
     other = "false_negatives"
 
@@ -119,7 +115,7 @@ def _evenly_spaced(values: np.ndarray) -> bool:
     return bool(np.allclose(values, np.arange(len(values)) * step, atol=EPSILON))
 
 
-@METRICS.register("AUC", "auc")
+@METRICS.register("auc", "AUC")
 class AUC(Metric):
     """Area under the ROC or PR curve from confusion counts at `num_thresholds` thresholds."""
 

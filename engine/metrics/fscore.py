@@ -8,7 +8,7 @@ from ..losses.base import EPSILON
 from .base import METRICS, Metric
 
 
-@METRICS.register("FBetaScore", "fbeta_score")
+@METRICS.register("fbeta_score", "FBetaScore")
 class FBetaScore(Metric):
     direction = "up"
 
@@ -68,7 +68,7 @@ class FBetaScore(Metric):
         return score if self.average is None else score.mean()
 
 
-@METRICS.register("F1Score", "f1_score")
+@METRICS.register("f1_score", "F1Score")
 class F1Score(FBetaScore):
     def __init__(self, average: str | None = None, threshold: float | None = None,
                  name: str = "f1_score"):

@@ -8,7 +8,7 @@ from ..losses.base import EPSILON
 from .base import METRICS, Metric
 
 
-@METRICS.register("MeanIoU", "mean_iou")
+@METRICS.register("mean_iou", "MeanIoU")
 class MeanIoU(Metric):
     direction = "up"
 

@@ -10,7 +10,7 @@ from ..losses.regression import l2_normalize, log_cosh
 from .base import METRICS, Mean, MeanMetricWrapper, Metric
 
 
-@METRICS.register("RootMeanSquaredError", "root_mean_squared_error", "rmse")
+@METRICS.register("root_mean_squared_error", "RootMeanSquaredError", "rmse")
 class RootMeanSquaredError(Mean):
     def __init__(self, name: str = "root_mean_squared_error"):
         super().__init__(name)
@@ -28,7 +28,7 @@ def cosine_similarity(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int = -1
     return (l2_normalize(y_true, axis) * l2_normalize(y_pred, axis)).sum(dim=axis)
 
 
-@METRICS.register("CosineSimilarity", "cosine_similarity")
+@METRICS.register("cosine_similarity", "CosineSimilarity")
 class CosineSimilarity(MeanMetricWrapper):
     def __init__(self, name: str = "cosine_similarity", axis: int = -1):
         super().__init__(cosine_similarity, name, direction="up", axis=axis)
@@ -39,13 +39,13 @@ def _log_cosh(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
     return log_cosh(y_true, y_pred)
 
 
-@METRICS.register("LogCoshError", "log_cosh_error")
+@METRICS.register("log_cosh_error", "LogCoshError")
 class LogCoshError(MeanMetricWrapper):
     def __init__(self, name: str = "logcosh"):
         super().__init__(_log_cosh, name)
 
 
-@METRICS.register("R2Score", "r2_score")
+@METRICS.register("r2_score", "R2Score")
 class R2Score(Metric):
     """Coefficient of determination per output column, aggregated as Keras does."""
 
