@@ -8,12 +8,18 @@ every scalar factor live on the host as Python numbers, saved in `param_groups`.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
+import numpy as np
 import torch
 
 from .base import OPTIMIZERS
+
+
+def f32(x: float) -> np.float32:
+    """Keras computes bias corrections in float32; 1 - 0.999**t loses digits there, and
+    matching Keras to 1e-5 means losing the same ones."""
+    return np.float32(x)
 
 
 class KerasOptimizer(torch.optim.Optimizer):
@@ -111,7 +117,8 @@ class Adam(_AdamFamily):
 
     def update(self, group, params, grads, m, v, v_hat=None):
         t, b1, b2 = group["step"], group["beta_1"], group["beta_2"]
-        alpha = group["lr"] * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        alpha = float(f32(group["lr"]) * np.sqrt(f32(1) - f32(b2) ** f32(t))
+                      / (f32(1) - f32(b1) ** f32(t)))
         torch._foreach_lerp_(m, grads, 1 - b1)
         torch._foreach_mul_(v, b2)
         torch._foreach_addcmul_(v, grads, grads, value=1 - b2)
@@ -146,17 +153,18 @@ class Nadam(_AdamFamily):
                          u_product=1.0)
 
     def update(self, group, params, grads, m, v):
-        t, b1, b2 = group["step"], group["beta_1"], group["beta_2"]
-        u_t = b1 * (1.0 - 0.5 * 0.96 ** t)
-        u_next = b1 * (1.0 - 0.5 * 0.96 ** (t + 1))
-        u_product = group["u_product"] * u_t
-        group["u_product"] = u_product
+        b1, b2 = group["beta_1"], group["beta_2"]
+        t, one = f32(group["step"]), f32(1)
+        u_t = f32(b1) * (one - f32(0.5) * f32(0.96) ** t)
+        u_next = f32(b1) * (one - f32(0.5) * f32(0.96) ** (t + one))
+        u_product = f32(group["u_product"]) * u_t
+        group["u_product"] = float(u_product)
         torch._foreach_lerp_(m, grads, 1 - b1)
         torch._foreach_mul_(v, b2)
         torch._foreach_addcmul_(v, grads, grads, value=1 - b2)
-        m_hat = torch._foreach_mul(m, u_next / (1 - u_product * u_next))
-        torch._foreach_add_(m_hat, grads, alpha=(1 - u_t) / (1 - u_product))
-        denom = torch._foreach_div(v, 1 - b2 ** t)
+        m_hat = torch._foreach_mul(m, float(u_next / (one - u_product * u_next)))
+        torch._foreach_add_(m_hat, grads, alpha=float((one - u_t) / (one - u_product)))
+        denom = torch._foreach_div(v, float(one - f32(b2) ** t))
         torch._foreach_sqrt_(denom)
         torch._foreach_add_(denom, group["epsilon"])
         torch._foreach_addcdiv_(params, m_hat, denom, value=-group["lr"])
@@ -173,12 +181,13 @@ class Adamax(_AdamFamily):
         super().__init__(params, learning_rate, beta_1, beta_2, epsilon, weight_decay)
 
     def update(self, group, params, grads, m, u):
-        t, b1 = group["step"], group["beta_1"]
+        b1 = group["beta_1"]
+        correction = float(f32(1) - f32(b1) ** f32(group["step"]))
         torch._foreach_lerp_(m, grads, 1 - b1)
         torch._foreach_mul_(u, group["beta_2"])
         torch._foreach_maximum_(u, torch._foreach_abs(grads))
         denom = torch._foreach_add(u, group["epsilon"])
-        torch._foreach_addcdiv_(params, m, denom, value=-group["lr"] / (1 - b1 ** t))
+        torch._foreach_addcdiv_(params, m, denom, value=-group["lr"] / correction)
 
 
 @OPTIMIZERS.register("RMSprop")
