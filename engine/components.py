@@ -4,6 +4,7 @@ before a run directory is touched."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from .graph import GraphModel, build_model
 from .losses import CompiledLoss
 from .metrics import CompiledMetrics
 from .optim import TrainOptimizer, build_optimizer
-from .registry import split_spec
+from .registry import component_search_dirs, split_spec
 
 
 @dataclass
@@ -47,6 +48,14 @@ def build_models(experiment: LoadedExperiment) -> dict[str, GraphModel]:
 
 def build_components(experiment: LoadedExperiment, device: torch.device,
                      splits: tuple[str, ...] = ("train", "validation", "test")) -> Components:
+    """`file.py:Name` components are looked up next to the config file, then in the cwd."""
+    folders = () if experiment.source is None else (Path(experiment.source).parent,)
+    with component_search_dirs(*folders):
+        return _build_components(experiment, device, splits)
+
+
+def _build_components(experiment: LoadedExperiment, device: torch.device,
+                      splits: tuple[str, ...]) -> Components:
     from trainer.recipes import RECIPES  # recipes import the engine; import them lazily
 
     cfg = experiment.config

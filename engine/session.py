@@ -43,7 +43,7 @@ class FitOptions:
     device: str | None = None
     max_seconds: float | None = None
     progress: str = "lines"         # bar | lines | quiet
-    stream: TextIO = sys.stdout
+    stream: TextIO = field(default_factory=lambda: sys.stdout)  # the stdout of this call
 
 
 @dataclass

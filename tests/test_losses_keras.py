@@ -10,6 +10,8 @@ from keras_oracle import assert_close, case, keras, weights
 from trainer.engine.errors import ConfigError
 from trainer.engine.losses import CompiledLoss, build_loss
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 # (our spec, keras loss object, data kind)
 CASES = [
     ("mse", keras.losses.MeanSquaredError(), "regression"),

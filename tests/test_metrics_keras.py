@@ -9,6 +9,8 @@ import torch
 from keras_oracle import assert_close, case, keras, weights
 from trainer.engine.metrics import Mean, Sum, build_metric
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 # (our spec, keras metric factory, data kind)
 CASES = [
     ("accuracy", lambda: keras.metrics.SparseCategoricalAccuracy(), "sparse"),

@@ -11,6 +11,8 @@ from keras_oracle import assert_close, keras
 from trainer.engine.errors import ConfigError
 from trainer.engine.optim import build_optimizer
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 STEPS = 25
 OPTIMIZERS = {
     "SGD": {}, "SGD-momentum": {"type": "SGD", "momentum": 0.9},
