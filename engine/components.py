@@ -4,6 +4,7 @@ before a run directory is touched."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,14 @@ def _build_models(cfg: Any) -> dict[str, GraphModel]:
 
 def build_components(experiment: LoadedExperiment, device: torch.device,
                      splits: tuple[str, ...] = ("train", "validation", "test")) -> Components:
+    """`file.py:Name` components are looked up next to the config file, then in the cwd."""
+    folders = () if experiment.source is None else (Path(experiment.source).parent,)
+    with component_search_dirs(*folders):
+        return _build_components(experiment, device, splits)
+
+
+def _build_components(experiment: LoadedExperiment, device: torch.device,
+                      splits: tuple[str, ...]) -> Components:
     from trainer.recipes import RECIPES  # recipes import the engine; import them lazily
 
     cfg = experiment.config
@@ -66,6 +75,7 @@ def build_components(experiment: LoadedExperiment, device: torch.device,
     recipe_cls = RECIPES.lookup(recipe_name, "recipe")
     data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits)
     check_data_fits(data, main)
+    check_sample_weights(data)
 
     loss = metrics = None
     if cfg.compile.loss is not None:
@@ -73,6 +83,10 @@ def build_components(experiment: LoadedExperiment, device: torch.device,
     if loss is not None or cfg.compile.metrics or cfg.compile.weighted_metrics:
         metrics = CompiledMetrics.from_config(cfg.compile.metrics, cfg.compile.weighted_metrics,
                                               main.output_names)
+    if loss is not None:
+        loss.check_outputs(main.output_shapes)
+    if metrics is not None:
+        metrics.check_outputs(main.output_shapes)
     for model in models.values():
         model.to(device)
     if metrics is not None:
@@ -102,18 +116,20 @@ def build_optimizers(compile_cfg: Any, models: dict[str, nn.Module]) -> dict[str
 
 def class_weights(spec: Any, data: DataSplits, model: GraphModel, device: torch.device
                   ) -> torch.Tensor | None:
-    """A weight per class index, on the device (`balanced`: n / (n_classes * count))."""
+    """A weight per class index, on the device. `balanced`: n_samples / (n_classes * count),
+    n_classes counting the classes present in the training labels (scikit-learn's rule)."""
     if spec is None or data.train is None:
         return None
     if len(model.output_names) != 1 or data.train.y is None:
         raise ConfigError("class_weight needs a single-output model with targets", "fit.class_weight")
     y = next(iter(data.train.y.values()))
-    labels = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
+    labels = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else np.round(y.reshape(-1))
     n_classes = model.output_shapes[model.output_names[0]][-1] or int(labels.max()) + 1
     n_classes = max(n_classes, 2)
     if spec == "balanced":
         counts = np.bincount(labels.astype(np.int64), minlength=n_classes).astype(np.float64)
-        weights = np.where(counts > 0, len(labels) / (n_classes * np.maximum(counts, 1)), 0.0)
+        present = int((counts > 0).sum())
+        weights = np.where(counts > 0, len(labels) / (present * np.maximum(counts, 1)), 0.0)
     else:
         weights = np.ones(n_classes)
         for cls, w in spec.items():
@@ -124,6 +140,16 @@ def class_weights(spec: Any, data: DataSplits, model: GraphModel, device: torch.
                 raise ConfigError(f"class weights must be >= 0, got {w}", f"fit.class_weight.{cls}")
             weights[int(cls)] = w
     return torch.tensor(weights, dtype=torch.float32, device=device)
+
+
+def check_sample_weights(data: DataSplits) -> None:
+    """Sample weights must be finite and >= 0 (Keras would silently train on nonsense)."""
+    for split_name in ("train", "validation", "test"):
+        split = getattr(data, split_name)
+        weights = None if split is None else split.sample_weight
+        if weights is not None and not (np.isfinite(weights).all() and (weights >= 0).all()):
+            raise DataError(f"the {split_name} sample weights must be finite and >= 0",
+                            split.origin)
 
 
 def check_data_fits(data: DataSplits, model: GraphModel) -> None:
