@@ -98,6 +98,7 @@ def fit(experiment: LoadedExperiment, options: FitOptions) -> FitResult:
                 return done
             if run_dir.last_checkpoint.is_file():
                 checkpoint_path = run_dir.last_checkpoint
+        run_dir.remove_stale_temporaries()
         log = run_dir.logger()
         loop.log = log
         if lock.took_over_from:

@@ -15,8 +15,9 @@ class RunRecorder(Callback):
     def on_train_begin(self, logs=None):
         loop = self.loop
         kind = "resumed" if loop.resumed else "started"
-        loop.run_dir.event(kind, epoch=loop.epoch, step=loop.step)
-        loop.note(f"{kind} at epoch {loop.epoch + 1}, step {loop.step}")
+        setup = round(loop.seconds_since_start(), 3)
+        loop.run_dir.event(kind, epoch=loop.epoch, step=loop.step, setup_seconds=setup)
+        loop.note(f"{kind} at epoch {loop.epoch + 1}, step {loop.step} ({setup}s after start)")
 
     def on_epoch_end(self, epoch, logs=None):
         loop = self.loop

@@ -179,11 +179,13 @@ class FitLoop:
             raise TypeError(f"recipe {type(self.recipe).__name__}.train_step returned "
                             f"{type(logs).__name__}, expected a mapping of name -> value")
 
+    def seconds_since_start(self) -> float:
+        return time.monotonic() - self._started
+
     def _out_of_time(self, next_epoch_seconds: float) -> bool:
         if self.max_seconds is None:
             return False
-        used = time.monotonic() - self._started
-        if used + next_epoch_seconds > self.max_seconds:
+        if self.seconds_since_start() + next_epoch_seconds > self.max_seconds:
             self.interrupt_reason = self.interrupt_reason or "--max-time reached"
             return True
         return False
