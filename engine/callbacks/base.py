@@ -8,6 +8,8 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+import numpy as np
+
 from ..errors import ConfigError
 from ..registry import Registry
 
@@ -164,4 +166,5 @@ class MonitorCallback(Callback):
     def _is_improvement(self, value: float, reference: float | None) -> bool:
         if reference is None:
             return True
-        return self.monitor_op(value - self._signed_delta, reference)
+        # Keras compares as float32 tensors; so do we, so that near-ties break the same way.
+        return bool(self.monitor_op(np.float32(value - self._signed_delta), np.float32(reference)))
