@@ -17,7 +17,7 @@ import torch
 from .callbacks import build_callbacks
 from .callbacks.csv_logger import CSVLogger
 from .callbacks.progress import EpochLines, ProgressBar
-from .callbacks.recorder import RunRecorder, best_monitored, history_params
+from .callbacks.recorder import RunRecorder, best_monitored
 from .components import build_components
 from .config import LoadedExperiment, config_diff, resolve_experiment
 from .data import ArraySplit, DeviceBatches
@@ -45,7 +45,7 @@ class FitOptions:
     device: str | None = None
     max_seconds: float | None = None
     progress: str = "lines"         # bar | lines | quiet
-    stream: TextIO = sys.stdout
+    stream: TextIO = field(default_factory=lambda: sys.stdout)
     started: float = field(default_factory=time.monotonic)  # --max-time counts from here
 
     def warn(self, message: str) -> None:
@@ -173,7 +173,7 @@ def _record_end(run_dir: RunDir, loop: FitLoop, state: str, reason: str, log: Ca
 def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
     """Idempotent: a run killed while finishing finishes on the next invocation."""
     components = loop.components
-    run_dir.write_history(loop.history, loop.epochs_done, history_params(loop))
+    next(c for c in loop.callbacks.callbacks if isinstance(c, RunRecorder)).write_history()
     save_weights_h5(run_dir.weights, loop.recipe.models)
     test_metrics = None
     if components.data.test is not None and loop.recipe.implements("test_step"):

@@ -19,10 +19,14 @@ class RunRecorder(Callback):
         loop.run_dir.event(kind, epoch=loop.epoch, step=loop.step, setup_seconds=setup)
         loop.note(f"{kind} at epoch {loop.epoch + 1}, step {loop.step} ({setup}s after start)")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def write_history(self) -> None:
         loop = self.loop
         loop.run_dir.write_history(loop.history, loop.epochs_done, history_params(loop),
                                    self.separator)
+
+    def on_epoch_end(self, epoch, logs=None):
+        loop = self.loop
+        self.write_history()
         loop.run_dir.write_status("running", epoch=epoch + 1, step=loop.global_step,
                                   **best_monitored(loop))
         loop.run_dir.event("epoch", epoch=epoch, logs=logs)
