@@ -70,14 +70,14 @@ def fit(experiment: LoadedExperiment, options: FitOptions) -> FitResult:
     if options.resume == "never" and run_dir.path.exists():
         run_dir = RunDir(next_free_run_dir(run_dir.path))
     checkpoint_path = None
+    if run_dir.exists():
+        _refuse_changed_config(run_dir.read_config(), experiment, str(run_dir.config))
     if options.resume not in ("auto", "never"):
         checkpoint_path = Path(options.resume)
         _refuse_changed_config(load_checkpoint(checkpoint_path)["config"], experiment,
                                options.resume)
-    elif run_dir.exists():
-        _refuse_changed_config(run_dir.read_config(), experiment, str(run_dir.config))
-        if (done := _already_finished(run_dir)) is not None:
-            return done
+    elif (done := _already_finished(run_dir)) is not None:
+        return done
 
     device = resolve_device(options.device or cfg.device)
     seed_everything(cfg.seed)
