@@ -25,6 +25,13 @@ class Callback:
     loop: Any = None
     key_path = "fit.callbacks"  # set by build_callbacks to this callback's place in the config
     uses_batch_hooks = True     # False: skip this instance's batch hooks (e.g. save_freq epoch)
+    verbose = 0
+
+    def say(self, message: str) -> None:
+        """Keras's verbose messages: always in train.log, on screen when verbose > 0."""
+        self.loop.note(message)
+        if self.verbose:
+            print(message, flush=True)
 
     def set_loop(self, loop: Any) -> None:
         self.loop = loop

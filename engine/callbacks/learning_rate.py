@@ -22,11 +22,6 @@ class _SetsLearningRate(Callback):
                                     f"compile.optimizer.learning_rate already schedules; use a "
                                     f"plain number there")
 
-    def _say(self, message: str) -> None:
-        self.loop.note(message)
-        if self.verbose:
-            print(message, flush=True)
-
 
 @CALLBACKS.register("ReduceLROnPlateau")
 class ReduceLROnPlateau(_SetsLearningRate, MonitorCallback):
@@ -69,7 +64,7 @@ class ReduceLROnPlateau(_SetsLearningRate, MonitorCallback):
             if old > float(np.float32(self.min_lr)):
                 optimizer.lr = max(old * self.factor, self.min_lr)
                 reduced = True
-                self._say(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing the learning rate of "
+                self.say(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing the learning rate of "
                           f"{name} to {optimizer.lr}.")
         return reduced
 
@@ -111,7 +106,7 @@ class LearningRateScheduler(_SetsLearningRate):
                 raise self.config_error(f"the schedule must return a float, got {lr!r} "
                                         f"for epoch {epoch}", "schedule")
             optimizer.lr = float(lr)
-            self._say(f"Epoch {epoch + 1}: LearningRateScheduler setting the learning rate of "
+            self.say(f"Epoch {epoch + 1}: LearningRateScheduler setting the learning rate of "
                       f"{name} to {float(lr)}.")
         self.applied_epoch = epoch
 

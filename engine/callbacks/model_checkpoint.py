@@ -68,8 +68,7 @@ class ModelCheckpoint(MonitorCallback):
             save_weights_h5(path, self.loop.recipe.models)
         else:
             self.loop.save_checkpoint(path, weights_only=self.save_weights_only)
-        if self.verbose:
-            print(f"Epoch {epoch + 1}: saved {path}", flush=True)
+        self.say(f"Epoch {epoch + 1}: saved {path}")
         if str(path) in self.saved:
             self.saved.remove(str(path))
         self.saved.append(str(path))

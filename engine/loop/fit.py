@@ -124,7 +124,7 @@ class FitLoop:
                 raise TrainingDiverged(self._divergence)
             if every and self.global_step % every == 0:
                 self.save_checkpoint(self.run_dir.last_checkpoint)
-            if self.interrupt_reason or self._out_of_time(0.0):
+            if self.interrupt_reason:
                 self._interrupt()
         # After a resume that landed after the epoch's last step, these are the saved logs.
         logs = self.train_logs
@@ -146,6 +146,7 @@ class FitLoop:
         if self._divergence:
             raise TrainingDiverged(self._divergence)
         self.save_checkpoint(self.run_dir.last_checkpoint)
+        # --max-time is decided here only, so every invocation completes at least one epoch.
         # Estimate a full epoch from this one (which may have started mid-way after a resume).
         estimate = seconds * self.steps_per_epoch / max(self.steps_per_epoch - first_step, 1)
         if self.epoch < self.cfg.fit.epochs and not self.stop_training and (
