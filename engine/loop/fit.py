@@ -2,7 +2,8 @@
 state it can checkpoint and restore mid-epoch.
 
 Per step the loop does no host/device synchronisation: logs are lazily-read tensors, the step
-counter is a Python int, and interrupt/time checks read host flags only."""
+counter is a Python int, and the interrupt check reads a host flag. `--max-time` is decided
+at epoch ends from the measured epoch time."""
 from __future__ import annotations
 
 import time
@@ -41,8 +42,6 @@ class FitLoop:
         self.steps_per_epoch = fit.steps_per_epoch or len(self.train_batches)
         for optimizer in self.recipe.optimizers.values():
             optimizer.scaler = grad_scaler(self.cfg.precision, self.device)
-        self.callbacks = CallbackList(callbacks)
-        self.callbacks.set_loop(self)
         # Training state (what a checkpoint holds besides components).
         self.epoch = 0            # epoch in progress (0-based)
         self.step = 0             # steps completed in that epoch
@@ -57,6 +56,8 @@ class FitLoop:
         self.interrupt_reason: str | None = None
         self._divergence: str | None = None
         self._started = time.monotonic() if started is None else started
+        self.callbacks = CallbackList(callbacks)
+        self.callbacks.set_loop(self)  # may raise ConfigError: before anything is written
 
     # --- what callbacks and the CLI call -------------------------------------------------
     def request_interrupt(self, reason: str) -> None:
