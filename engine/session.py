@@ -145,13 +145,12 @@ def _train(experiment, loop: FitLoop, run_dir: RunDir, log) -> FitResult:
             _record_end(run_dir, loop, "interrupted", "second interrupt: stopped at once", log.info)
             raise TrainingInterrupted("stopped at once; the last good checkpoint is kept") from None
         except RunDirError as exc:  # unwritable run dir, full disk: the last checkpoint is intact
-            log.error(f"cannot write to the run directory: {exc}")
-            _record_end(run_dir, loop, "failed", str(exc), log.error, best_effort=True)
+            _record_end(run_dir, loop, "failed", str(exc), log.error)
             raise
         except Exception:
             log.error("training failed:\n" + traceback.format_exc())
             error = traceback.format_exc(limit=1).strip().splitlines()[-1]
-            _record_end(run_dir, loop, "failed", error, log.error, best_effort=True)
+            _record_end(run_dir, loop, "failed", error, log.error)
             raise
 
 
@@ -159,15 +158,14 @@ def _position(loop: FitLoop) -> dict[str, Any]:
     return {"epoch": loop.epoch, "step": loop.global_step, **best_monitored(loop)}
 
 
-def _record_end(run_dir: RunDir, loop: FitLoop, state: str, reason: str, log: Callable,
-                best_effort: bool = False) -> None:
+def _record_end(run_dir: RunDir, loop: FitLoop, state: str, reason: str, log: Callable) -> None:
+    """Best effort: on a full disk the error being reported matters more than the status."""
     log(f"{state}: {reason}")
     try:
         run_dir.write_status(state, **_position(loop))
         run_dir.event(state, reason=reason)
     except RunDirError:
-        if not best_effort:
-            raise
+        pass
 
 
 def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
