@@ -30,6 +30,9 @@ def report_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except TrainerError as exc:
             _print(f"error: {exc}")
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:  # Ctrl-C before training installed its own handler
+            _print("interrupted before training started; run the same command again to continue")
+            raise typer.Exit(TrainingInterrupted.exit_code) from None
         except Exception as exc:  # a bug: one line here, the traceback in a log
             log = _write_crash_log()
             _print(f"internal error: {type(exc).__name__}: {exc} (traceback in {log})")

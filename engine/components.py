@@ -61,12 +61,20 @@ def _build_models(cfg: Any) -> dict[str, GraphModel]:
 
 def build_components(experiment: LoadedExperiment, device: torch.device,
                      splits: tuple[str, ...] = ("train", "validation", "test")) -> Components:
+    """`file.py:Name` components are looked up next to the config file, then in the cwd."""
+    with component_search_dirs(*config_dirs(experiment)):
+        return _build_components(experiment, device, splits)
+
+
+def _build_components(experiment: LoadedExperiment, device: torch.device,
+                      splits: tuple[str, ...]) -> Components:
     cfg = experiment.config
     recipe_cls, options = recipe_class(experiment)
     models = recipe_models(experiment, recipe_cls, build_models(experiment))
     main = models[next(iter(models))]
     data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits)
     check_data_fits(data, main)
+    check_sample_weights(data)
     if data.validation is not None and not recipe_cls.implements("test_step"):
         raise experiment.config_error(
             f"recipe {recipe_cls.__name__} has no test_step, so it cannot validate; remove "
@@ -78,6 +86,10 @@ def build_components(experiment: LoadedExperiment, device: torch.device,
     if loss is not None or cfg.compile.metrics or cfg.compile.weighted_metrics:
         metrics = CompiledMetrics.from_config(cfg.compile.metrics, cfg.compile.weighted_metrics,
                                               main.output_names)
+    if loss is not None:
+        loss.check_outputs(main.output_shapes)
+    if metrics is not None:
+        metrics.check_outputs(main.output_shapes)
     for model in models.values():
         model.to(device)
     if metrics is not None:
@@ -104,8 +116,7 @@ def recipe_class(experiment: LoadedExperiment) -> tuple[type, dict[str, Any]]:
     cfg = experiment.config
     name, spec_args = split_spec(cfg.recipe, "recipe", "recipe")
     try:
-        with component_search_dirs(*config_dirs(experiment)):
-            cls = RECIPES.lookup(name, "recipe.type" if isinstance(cfg.recipe, dict) else "recipe")
+        cls = RECIPES.lookup(name, "recipe.type" if isinstance(cfg.recipe, dict) else "recipe")
     except ConfigError as exc:
         raise experiment.config_error(exc.message, exc.key_path) from None
     if not (isinstance(cls, type) and issubclass(cls, Recipe)):
@@ -147,18 +158,20 @@ def build_optimizers(compile_cfg: Any, models: dict[str, nn.Module]) -> dict[str
 
 def class_weights(spec: Any, data: DataSplits, model: GraphModel, device: torch.device
                   ) -> torch.Tensor | None:
-    """A weight per class index, on the device (`balanced`: n / (n_classes * count))."""
+    """A weight per class index, on the device. `balanced`: n_samples / (n_classes * count),
+    n_classes counting the classes present in the training labels (scikit-learn's rule)."""
     if spec is None or data.train is None:
         return None
     if len(model.output_names) != 1 or data.train.y is None:
         raise ConfigError("class_weight needs a single-output model with targets", "fit.class_weight")
     y = next(iter(data.train.y.values()))
-    labels = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
+    labels = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else np.round(y.reshape(-1))
     n_classes = model.output_shapes[model.output_names[0]][-1] or int(labels.max()) + 1
     n_classes = max(n_classes, 2)
     if spec == "balanced":
         counts = np.bincount(labels.astype(np.int64), minlength=n_classes).astype(np.float64)
-        weights = np.where(counts > 0, len(labels) / (n_classes * np.maximum(counts, 1)), 0.0)
+        present = int((counts > 0).sum())
+        weights = np.where(counts > 0, len(labels) / (present * np.maximum(counts, 1)), 0.0)
     else:
         weights = np.ones(n_classes)
         for cls, w in spec.items():
@@ -169,6 +182,16 @@ def class_weights(spec: Any, data: DataSplits, model: GraphModel, device: torch.
                 raise ConfigError(f"class weights must be >= 0, got {w}", f"fit.class_weight.{cls}")
             weights[int(cls)] = w
     return torch.tensor(weights, dtype=torch.float32, device=device)
+
+
+def check_sample_weights(data: DataSplits) -> None:
+    """Sample weights must be finite and >= 0 (Keras would silently train on nonsense)."""
+    for split_name in ("train", "validation", "test"):
+        split = getattr(data, split_name)
+        weights = None if split is None else split.sample_weight
+        if weights is not None and not (np.isfinite(weights).all() and (weights >= 0).all()):
+            raise DataError(f"the {split_name} sample weights must be finite and >= 0",
+                            split.origin)
 
 
 def check_data_fits(data: DataSplits, model: GraphModel) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +17,14 @@ import torch
 from .callbacks import build_callbacks
 from .callbacks.csv_logger import CSVLogger
 from .callbacks.progress import EpochLines, ProgressBar
-from .callbacks.recorder import RunRecorder, history_params
+from .callbacks.recorder import RunRecorder, best_monitored
 from .components import build_components
 from .config import LoadedExperiment, config_diff, resolve_experiment
 from .data import ArraySplit, DeviceBatches
 from .data.splits import transform_inputs
 from .errors import CheckpointError, ConfigError, RunDirError, TrainingDiverged, TrainingInterrupted
 from .loop.device import resolve_device
+from .registry import component_search_dirs
 from .loop.evaluate import evaluate_batches, predict_batches
 from .loop.fit import FitLoop
 from .state.atomic import atomic_write_json
@@ -43,7 +45,11 @@ class FitOptions:
     device: str | None = None
     max_seconds: float | None = None
     progress: str = "lines"         # bar | lines | quiet
-    stream: TextIO | None = None    # None: sys.stdout when the run starts (not at import)
+    stream: TextIO = field(default_factory=lambda: sys.stdout)
+    started: float = field(default_factory=time.monotonic)  # --max-time counts from here
+
+    def warn(self, message: str) -> None:
+        sys.stderr.write(f"warning: {message}\n")
 
 
 @dataclass
@@ -57,85 +63,115 @@ class FitResult:
 
 
 def fit(experiment: LoadedExperiment, options: FitOptions) -> FitResult:
+    """Everything that can be wrong with the config, data or run dir is found before the run
+    dir is touched; the decision to resume is taken again under the lock."""
     cfg = experiment.config
     run_dir = RunDir(options.run_dir or Path("runs") / cfg.name)
     if options.resume == "never" and run_dir.path.exists():
         run_dir = RunDir(next_free_run_dir(run_dir.path))
-    checkpoint = None
-    if options.resume not in ("auto", "never"):
-        checkpoint = load_checkpoint(Path(options.resume))
-        _refuse_changed_config(checkpoint["config"], experiment, options.resume)
-    elif run_dir.exists():
+    checkpoint_path = None
+    if run_dir.exists():
         _refuse_changed_config(run_dir.read_config(), experiment, str(run_dir.config))
-        status = run_dir.read_status()
-        if status.get("state") in FINISHED_STATES:
-            return FitResult(status["state"], run_dir.path, status.get("epoch", 0),
-                             already_finished=True)
-        if run_dir.last_checkpoint.is_file():
-            checkpoint = load_checkpoint(run_dir.last_checkpoint)
+    if options.resume not in ("auto", "never"):
+        checkpoint_path = Path(options.resume)
+        _refuse_changed_config(load_checkpoint(checkpoint_path)["config"], experiment,
+                               options.resume)
+    elif (done := _already_finished(run_dir)) is not None:
+        return done
 
     device = resolve_device(options.device or cfg.device)
     seed_everything(cfg.seed)
     torch.use_deterministic_algorithms(cfg.deterministic, warn_only=False)
     components = build_components(experiment, device)
-    user_callbacks = build_callbacks(cfg.fit.callbacks)
+    with component_search_dirs(*_config_dir(experiment)):
+        user_callbacks = build_callbacks(cfg.fit.callbacks)
+    separator = next((c.separator for c in user_callbacks
+                      if isinstance(c, CSVLogger) and c.filename is None), ",")
+    callbacks = [*user_callbacks, *_progress(options), RunRecorder(separator)]
+    loop = FitLoop(components, callbacks, run_dir, options.max_seconds, started=options.started)
 
     run_dir.create()
     with RunLock(run_dir.path) as lock:
+        if checkpoint_path is None and options.resume == "auto":
+            # Another process may have finished or advanced the run while we were building.
+            if (done := _already_finished(run_dir)) is not None:
+                return done
+            if run_dir.last_checkpoint.is_file():
+                checkpoint_path = run_dir.last_checkpoint
+        run_dir.remove_stale_temporaries()
         log = run_dir.logger()
+        loop.log = log
         if lock.took_over_from:
-            log.warning(f"took over the stale lock of dead process {lock.took_over_from}")
+            message = (f"took over the stale lock of process {lock.took_over_from}, "
+                       f"which is no longer running")
+            log.warning(message)
+            options.warn(message)
         try:
-            return _train(experiment, components, user_callbacks, run_dir, checkpoint, options, log)
+            if checkpoint_path is not None:
+                loop.load_state_dict(load_checkpoint(checkpoint_path))
+            return _train(experiment, loop, run_dir, log)
         finally:
             run_dir.close_logger()
 
 
-def _train(experiment, components, user_callbacks, run_dir, checkpoint, options, log) -> FitResult:
+def _already_finished(run_dir: RunDir) -> FitResult | None:
+    status = run_dir.read_status()
+    if status.get("state") not in FINISHED_STATES:
+        return None
+    return FitResult(status["state"], run_dir.path, status.get("epoch", 0), already_finished=True)
+
+
+def _config_dir(experiment: LoadedExperiment) -> tuple[Path, ...]:
+    return (experiment.source.parent,) if experiment.source is not None else ()
+
+
+def _train(experiment, loop: FitLoop, run_dir: RunDir, log) -> FitResult:
     if not run_dir.exists():
         run_dir.write_config(experiment.resolved)
-    run_dir.write_status("running", epoch=0, step=0)
-    separator = next((c.separator for c in user_callbacks
-                      if isinstance(c, CSVLogger) and c.filename is None), ",")
-    callbacks = [*user_callbacks, *_progress(options), RunRecorder(separator)]
-    loop = FitLoop(components, callbacks, run_dir, options.max_seconds, log)
-    finished = False
-    if checkpoint is not None:
-        loop.load_state_dict(checkpoint)
-        finished = checkpoint["loop"]["finished"]
     with _signals_interrupt(loop):
         try:
-            if finished:
-                outcome = "early_stopped" if loop.stop_training else "completed"
-            else:
-                outcome = loop.run()
-                loop.save_checkpoint(run_dir.last_checkpoint, finished=True)
+            run_dir.write_status("running", **_position(loop))
+            if loop.outcome is None:  # else finished before, killed while finishing
+                loop.run()
+                loop.save_checkpoint(run_dir.last_checkpoint)
+            return _finish(loop, run_dir, loop.outcome)
         except TrainingInterrupted as exc:
-            run_dir.write_status("interrupted", epoch=loop.epoch, step=loop.global_step)
-            run_dir.event("interrupted", reason=str(exc))
-            log.info(f"interrupted: {exc}")
+            _record_end(run_dir, loop, "interrupted", str(exc), log.info)
             raise
         except TrainingDiverged as exc:
-            run_dir.write_status("diverged", epoch=loop.epoch, step=loop.global_step)
-            run_dir.event("diverged", reason=str(exc))
-            log.error(f"diverged: {exc}")
+            _record_end(run_dir, loop, "diverged", str(exc), log.error)
             raise
         except KeyboardInterrupt:
-            run_dir.write_status("interrupted", epoch=loop.epoch, step=loop.global_step)
-            run_dir.event("interrupted", reason="second interrupt: stopped at once")
+            _record_end(run_dir, loop, "interrupted", "second interrupt: stopped at once", log.info)
             raise TrainingInterrupted("stopped at once; the last good checkpoint is kept") from None
+        except RunDirError as exc:  # unwritable run dir, full disk: the last checkpoint is intact
+            _record_end(run_dir, loop, "failed", str(exc), log.error)
+            raise
         except Exception:
             log.error("training failed:\n" + traceback.format_exc())
-            run_dir.write_status("failed", epoch=loop.epoch, step=loop.global_step)
-            run_dir.event("failed", error=traceback.format_exc(limit=1).strip().splitlines()[-1])
+            error = traceback.format_exc(limit=1).strip().splitlines()[-1]
+            _record_end(run_dir, loop, "failed", error, log.error)
             raise
-    return _finish(loop, run_dir, outcome)
+
+
+def _position(loop: FitLoop) -> dict[str, Any]:
+    return {"epoch": loop.epoch, "step": loop.global_step, **best_monitored(loop)}
+
+
+def _record_end(run_dir: RunDir, loop: FitLoop, state: str, reason: str, log: Callable) -> None:
+    """Best effort: on a full disk the error being reported matters more than the status."""
+    log(f"{state}: {reason}")
+    try:
+        run_dir.write_status(state, **_position(loop))
+        run_dir.event(state, reason=reason)
+    except RunDirError:
+        pass
 
 
 def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
     """Idempotent: a run killed while finishing finishes on the next invocation."""
     components = loop.components
-    run_dir.write_history(loop.history, loop.epochs_done, history_params(loop))
+    next(c for c in loop.callbacks.callbacks if isinstance(c, RunRecorder)).write_history()
     save_weights_h5(run_dir.weights, loop.recipe.models)
     test_metrics = None
     if components.data.test is not None and loop.recipe.implements("test_step"):
@@ -143,7 +179,7 @@ def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
                                 or loop.cfg.fit.batch_size, loop.device)
         test_metrics = loop.evaluate(batches)
         atomic_write_json(run_dir.metrics, test_metrics)
-    run_dir.write_status(outcome, epoch=len(loop.epochs_done), step=loop.global_step)
+    run_dir.write_status(outcome, **_position(loop))
     run_dir.event(outcome, epochs=len(loop.epochs_done), test=test_metrics)
     last = {k: v[-1] for k, v in loop.history.items() if v}
     return FitResult(outcome, run_dir.path, len(loop.epochs_done), last, test_metrics)

@@ -17,6 +17,7 @@ class EarlyStopping(MonitorCallback):
         if patience < 0:
             raise ValueError("patience must be >= 0")
         self.patience = patience
+        self.verbose = verbose
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = start_from_epoch
         self.wait = 0
@@ -47,11 +48,12 @@ class EarlyStopping(MonitorCallback):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.loop.stop_training = True
+            self.say(f"Epoch {epoch + 1}: early stopping")
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
-            self.loop.note(f"restored model weights from the end of the best epoch: {self.best_epoch + 1}")
+            self.say(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
 
     def _weights(self) -> dict[str, Any]:
         return {k: v.detach().clone() for k, v in self.model.state_dict().items()}

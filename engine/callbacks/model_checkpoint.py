@@ -1,12 +1,17 @@
-"""ModelCheckpoint: Keras's filepath template, monitor/mode, save_best_only, save_weights_only,
-save_freq ("epoch" or every N batches), plus `keep` (only the newest K files).
+"""ModelCheckpoint: Keras's filepath template (`{epoch:03d}`, `{val_loss:.4f}`, `{batch}`),
+monitor/mode, save_best_only, save_weights_only, save_freq ("epoch" or every N batches), plus
+`keep` (only the newest K files).
 
-Relative filepaths land in the run's `checkpoints/` folder. Files are written atomically."""
+Relative filepaths land in the run's `checkpoints/` folder. A `.pt` file is a full
+checkpoint (`trainer fit --resume` and `trainer evaluate --ckpt` take it) or, with
+save_weights_only, the models' weights; a `.h5` file holds the weights as HDF5. Files are
+written atomically."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from ..state.weights import save_weights_h5
 from .base import CALLBACKS, MonitorCallback
 
 
@@ -22,11 +27,15 @@ class ModelCheckpoint(MonitorCallback):
         if keep is not None and keep < 1:
             raise ValueError("keep must be >= 1")
         self.filepath = filepath or ("best.pt" if save_best_only else "epoch_{epoch:03d}.pt")
+        if self.filepath.endswith(".h5") and not save_weights_only:
+            raise ValueError("a .h5 filepath holds weights only: set save_weights_only: true "
+                             "or use a .pt filepath")
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         self.save_freq = save_freq
+        self.uses_batch_hooks = save_freq != "epoch"
         self.keep = keep
-        self.best = initial_value_threshold
+        self.verbose = verbose
         self.batches_since_save = 0
         self.current_epoch = 0
         self.saved: list[str] = []
@@ -35,8 +44,6 @@ class ModelCheckpoint(MonitorCallback):
         self.current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.save_freq == "epoch":
-            return
         self.batches_since_save += 1
         if self.batches_since_save >= self.save_freq:
             self.batches_since_save = 0
@@ -47,17 +54,21 @@ class ModelCheckpoint(MonitorCallback):
             self._save(epoch, logs or {})
 
     def _save(self, epoch: int, logs: dict[str, float], batch: int | None = None) -> None:
+        path = self._path(epoch, logs, batch)
         if self.save_best_only:
             current = logs.get(self.monitor)
-            if current is None:
-                self.loop.warn(f"ModelCheckpoint monitors '{self.monitor}', which is not logged; "
-                               f"nothing saved")
+            if current is None:  # Keras saves anyway
+                self.loop.warn(f"ModelCheckpoint can save the best model only with "
+                               f"'{self.monitor}' logged; saving {path.name} regardless")
+            elif not self._is_improvement(current, self.best):
                 return
-            if not self._is_improvement(current, self.best):
-                return
-            self.best = current
-        path = self._path(epoch, logs, batch)
-        self.loop.save_checkpoint(path, weights_only=self.save_weights_only)
+            else:
+                self.best = current
+        if path.suffix == ".h5":
+            save_weights_h5(path, self.loop.recipe.models)
+        else:
+            self.loop.save_checkpoint(path, weights_only=self.save_weights_only)
+        self.say(f"Epoch {epoch + 1}: saved {path}")
         if str(path) in self.saved:
             self.saved.remove(str(path))
         self.saved.append(str(path))
@@ -71,9 +82,9 @@ class ModelCheckpoint(MonitorCallback):
             fields["batch"] = batch + 1
         try:
             name = self.filepath.format(**fields)
-        except KeyError as exc:
-            raise ValueError(f"filepath '{self.filepath}' uses {exc}, which is not logged "
-                             f"(logged: {', '.join(fields)})") from None
+        except (KeyError, IndexError, ValueError) as exc:
+            raise self.config_error(f"cannot fill in '{self.filepath}' ({exc!r}); the fields "
+                                    f"available are {', '.join(fields)}", "filepath") from None
         path = Path(name)
         return path if path.is_absolute() else self.loop.run_dir.checkpoints / path
 

@@ -1,9 +1,11 @@
-"""RunRecorder: keeps the run directory current after every epoch (history.csv/json,
-status.json, events.jsonl, train.log). Always the last callback, so it records what the
-others decided."""
+"""RunRecorder: after every epoch, history.csv/json, status.json and events.jsonl in the run
+directory. It is always the last callback, so it records what the others decided."""
 from __future__ import annotations
 
-from .base import Callback
+import operator
+from typing import Any
+
+from .base import Callback, MonitorCallback
 
 
 class RunRecorder(Callback):
@@ -13,14 +15,20 @@ class RunRecorder(Callback):
     def on_train_begin(self, logs=None):
         loop = self.loop
         kind = "resumed" if loop.resumed else "started"
-        loop.run_dir.event(kind, epoch=loop.epoch, step=loop.step)
-        loop.note(f"{kind} at epoch {loop.epoch + 1}, step {loop.step}")
+        setup = round(loop.seconds_since_start(), 3)
+        loop.run_dir.event(kind, epoch=loop.epoch, step=loop.step, setup_seconds=setup)
+        loop.note(f"{kind} at epoch {loop.epoch + 1}, step {loop.step} ({setup}s after start)")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def write_history(self) -> None:
         loop = self.loop
         loop.run_dir.write_history(loop.history, loop.epochs_done, history_params(loop),
                                    self.separator)
-        loop.run_dir.write_status("running", epoch=epoch + 1, step=loop.global_step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        loop = self.loop
+        self.write_history()
+        loop.run_dir.write_status("running", epoch=epoch + 1, step=loop.global_step,
+                                  **best_monitored(loop))
         loop.run_dir.event("epoch", epoch=epoch, logs=logs)
         loop.note(f"epoch {epoch + 1}: " + ", ".join(f"{k}={v:.6g}" for k, v in (logs or {}).items()))
 
@@ -29,3 +37,21 @@ def history_params(loop) -> dict:
     """history.json's `params`, as Keras's History records them."""
     return {"epochs": loop.cfg.fit.epochs, "steps": loop.steps_per_epoch,
             "batch_size": loop.cfg.fit.batch_size}
+
+
+def best_monitored(loop) -> dict[str, Any]:
+    """{"monitor": name, "best": value} for status.json and `trainer runs`: the first
+    monitoring callback's quantity and direction, else val_loss (or loss), lower is better."""
+    watcher = next((c for c in loop.callbacks.callbacks if isinstance(c, MonitorCallback)), None)
+    if watcher is not None:
+        monitor, better = watcher.monitor, watcher.monitor_op
+    else:
+        monitor, better = ("val_loss" if "val_loss" in loop.history else "loss"), operator.lt
+    values = [v for v in loop.history.get(monitor, []) if v is not None]
+    if not values:
+        return {"monitor": monitor, "best": None}
+    best = values[0]
+    for value in values[1:]:
+        if better(value, best):
+            best = value
+    return {"monitor": monitor, "best": best}

@@ -2,7 +2,8 @@
 state it can checkpoint and restore mid-epoch.
 
 Per step the loop does no host/device synchronisation: logs are lazily-read tensors, the step
-counter is a Python int, and interrupt/time checks read host flags only."""
+counter is a Python int, and the interrupt check reads a host flag. `--max-time` is decided
+at epoch ends from the measured epoch time."""
 from __future__ import annotations
 
 import time
@@ -21,7 +22,8 @@ from .step_logs import check_finite_losses, check_step_logs, read_step_logs
 
 class FitLoop:
     def __init__(self, components: Any, callbacks: list[Callback], run_dir: Any,
-                 max_seconds: float | None = None, log: Any = None):
+                 max_seconds: float | None = None, log: Any = None,
+                 started: float | None = None):
         self.components = components
         self.experiment = components.experiment
         self.cfg = self.experiment.config
@@ -41,20 +43,22 @@ class FitLoop:
         self.steps_per_epoch = fit.steps_per_epoch or len(self.train_batches)
         for optimizer in self.recipe.optimizers.values():
             optimizer.scaler = grad_scaler(self.cfg.precision, self.device)
-        self.callbacks = CallbackList([*self.recipe.callbacks(), *callbacks])
-        self.callbacks.set_loop(self)
         # Training state (what a checkpoint holds besides components).
         self.epoch = 0            # epoch in progress (0-based)
         self.step = 0             # steps completed in that epoch
         self.global_step = 0
         self.history: dict[str, list] = {}
         self.epochs_done: list[int] = []
+        self.train_logs: Any = {}  # the latest step's logs in the epoch in progress
         self.elapsed = 0.0        # training seconds over all invocations
         self.stop_training = False
+        self.outcome: str | None = None  # set once training has ended
         self.resumed = False
         self.interrupt_reason: str | None = None
         self._divergence: str | None = None
-        self._started = time.monotonic()
+        self._started = time.monotonic() if started is None else started
+        self.callbacks = CallbackList([*self.recipe.callbacks(), *callbacks])
+        self.callbacks.set_loop(self)  # may raise ConfigError: before anything is written
 
     # --- what callbacks and the CLI call -------------------------------------------------
     def request_interrupt(self, reason: str) -> None:
@@ -92,16 +96,17 @@ class FitLoop:
         self.callbacks.on_train_begin()
         while self.epoch < epochs and not self.stop_training:
             self._run_epoch()
-        outcome = "early_stopped" if self.stop_training and self.epoch < epochs else "completed"
+        self.outcome = "early_stopped" if self.stop_training and self.epoch < epochs else "completed"
         self.callbacks.on_train_end(self._last_logs())
-        return outcome
+        return self.outcome
 
     def _run_epoch(self) -> None:
         epoch_start = time.monotonic()
-        self.callbacks.on_epoch_begin(self.epoch)
+        epoch, first_step = self.epoch, self.step
+        self.callbacks.on_epoch_begin(epoch)
         if self.step == 0:
             self.recipe.reset_metrics()
-        logs: Any = {}
+            self.train_logs = {}
         batches = self.train_batches.epoch(self.epoch, self.step)
         precision = autocast(self.cfg.precision, self.device)
         batch_begin = self.callbacks.on_train_batch_begin
@@ -113,7 +118,7 @@ class FitLoop:
                 break
             batch_begin(self.step)
             with precision:
-                logs = self.recipe.train_step(batch)
+                logs = self.train_logs = self.recipe.train_step(batch)
             check_step_logs(logs, self.recipe, "train_step")
             self.step += 1
             self.global_step += 1
@@ -122,11 +127,12 @@ class FitLoop:
                 raise TrainingDiverged(self._divergence)
             if every and self.global_step % every == 0:
                 self.save_checkpoint(self.run_dir.last_checkpoint)
-            if self.interrupt_reason or self._out_of_time(0.0):
+            if self.interrupt_reason:
                 self._interrupt()
-        epoch_logs = read_step_logs(logs, self.recipe, "train_step")
-        check_finite_losses(epoch_logs, self.recipe, "train_step", f"in epoch {self.epoch + 1}")
-        if self.val_batches is not None and (self.epoch + 1) % self.cfg.fit.validation_freq == 0:
+        # After a resume that landed after the epoch's last step, these are the saved logs.
+        epoch_logs = read_step_logs(self.train_logs, self.recipe, "train_step")
+        check_finite_losses(epoch_logs, self.recipe, "train_step", f"in epoch {epoch + 1}")
+        if self.val_batches is not None and (epoch + 1) % self.cfg.fit.validation_freq == 0:
             val_logs = self.evaluate(self.val_batches, self.cfg.fit.validation_steps)
             epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
         epoch_logs["lr"] = self.recipe.optimizers[next(iter(self.recipe.optimizers))].lr
@@ -134,14 +140,19 @@ class FitLoop:
         self.elapsed += seconds
         epoch_logs["seconds"] = round(seconds, 3)
         self._record(epoch_logs)
-        self.callbacks.on_epoch_end(self.epoch, epoch_logs)
-        if self._divergence:
-            raise TrainingDiverged(self._divergence)
+        # From here the epoch counts as done: a checkpoint written by a callback continues
+        # with the next epoch.
         self.epoch += 1
         self.step = 0
+        self.callbacks.on_epoch_end(epoch, epoch_logs)
+        if self._divergence:
+            raise TrainingDiverged(self._divergence)
         self.save_checkpoint(self.run_dir.last_checkpoint)
+        # --max-time is decided here only, so every invocation completes at least one epoch.
+        # Estimate a full epoch from this one (which may have started mid-way after a resume).
+        estimate = seconds * self.steps_per_epoch / max(self.steps_per_epoch - first_step, 1)
         if self.epoch < self.cfg.fit.epochs and not self.stop_training and (
-                self.interrupt_reason or self._out_of_time(seconds)):
+                self.interrupt_reason or self._out_of_time(estimate)):
             self._interrupt(checkpointed=True)
 
     def evaluate(self, batches: DeviceBatches, max_steps: int | None = None) -> dict[str, float]:
@@ -165,11 +176,13 @@ class FitLoop:
     def _last_logs(self) -> dict[str, float]:
         return {k: v[-1] for k, v in self.history.items() if v}
 
+    def seconds_since_start(self) -> float:
+        return time.monotonic() - self._started
+
     def _out_of_time(self, next_epoch_seconds: float) -> bool:
         if self.max_seconds is None:
             return False
-        used = time.monotonic() - self._started
-        if used + next_epoch_seconds > self.max_seconds:
+        if self.seconds_since_start() + next_epoch_seconds > self.max_seconds:
             self.interrupt_reason = self.interrupt_reason or "--max-time reached"
             return True
         return False
@@ -177,11 +190,12 @@ class FitLoop:
     def _interrupt(self, checkpointed: bool = False) -> None:
         if not checkpointed:
             self.save_checkpoint(self.run_dir.last_checkpoint)
-        raise TrainingInterrupted(f"{self.interrupt_reason}: checkpoint written at epoch "
-                                  f"{self.epoch + 1}, step {self.step}")
+        where = f"epoch {self.epoch + 1}, step {self.step}" if self.step else \
+            f"the end of epoch {self.epoch}"
+        raise TrainingInterrupted(f"{self.interrupt_reason}: checkpoint written at {where}")
 
     # --- training state ------------------------------------------------------------------
-    def state_dict(self, finished: bool = False) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         recipe = self.recipe
         return {
             "config": self.experiment.resolved,
@@ -195,8 +209,8 @@ class FitLoop:
             "callbacks": self.callbacks.state_dict(),
             "loop": {"epoch": self.epoch, "step": self.step, "global_step": self.global_step,
                      "history": self.history, "epochs_done": self.epochs_done,
-                     "elapsed": self.elapsed, "stop_training": self.stop_training,
-                     "finished": finished},
+                     "train_logs": self._train_logs_now(), "elapsed": self.elapsed,
+                     "stop_training": self.stop_training, "outcome": self.outcome},
             "rng": capture_rng(),
         }
 
@@ -217,15 +231,23 @@ class FitLoop:
         self.epoch, self.step, self.global_step = loop["epoch"], loop["step"], loop["global_step"]
         self.history = {k: list(v) for k, v in loop["history"].items()}
         self.epochs_done = list(loop["epochs_done"])
+        self.train_logs = dict(loop["train_logs"])
         self.elapsed = loop["elapsed"]
         self.stop_training = loop["stop_training"]
+        self.outcome = loop["outcome"]
         restore_rng(state["rng"])
         self.resumed = True
 
-    def save_checkpoint(self, path: Path, weights_only: bool = False, finished: bool = False) -> None:
+    def _train_logs_now(self) -> dict[str, float]:
+        """Mid-epoch, the current train logs as numbers (read from the metric state)."""
+        if not self.step:
+            return {}
+        return {name: float(value) for name, value in self.train_logs.items()}
+
+    def save_checkpoint(self, path: Path, weights_only: bool = False) -> None:
         if weights_only:
             state = {"config": self.experiment.resolved, "config_hash": self.experiment.hash,
                      "models": {n: m.state_dict() for n, m in self.recipe.models.items()}}
         else:
-            state = self.state_dict(finished)
+            state = self.state_dict()
         save_checkpoint(path, state)

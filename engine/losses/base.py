@@ -1,7 +1,8 @@
-"""The Loss base class and the loss catalogue.
+"""The Loss base class, Keras's `sum_over_batch_size` reduction, and the loss catalogue.
 
-A loss computes one value per sample (`per_sample`), then Keras's `sum_over_batch_size`:
-sum(loss * sample_weight) / number of samples (not / sum of weights).
+A loss computes one value per sample (`per_sample`), then sum(loss * sample_weight) divided by
+the number of values (not by the sum of weights), as Keras does. Inputs are aligned the Keras way
+(`align_ranks`) and computed in float32 whatever the autocast dtype of the predictions.
 """
 from __future__ import annotations
 
@@ -9,23 +10,84 @@ from typing import Any
 
 import torch
 
+from ..errors import ConfigError
 from ..registry import Registry
 
 LOSSES = Registry("loss")
+EPSILON = 1e-7  # keras.backend.epsilon()
+
+
+def align_ranks(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keras `squeeze_or_expand_to_same_rank`: when ranks differ by one and the longer one
+    ends in a size-1 axis, expand the rank-1 tensor (or squeeze the longer one)."""
+    if a.dim() == b.dim() + 1 and a.shape[-1] == 1:
+        return (a, b.unsqueeze(-1)) if b.dim() == 1 else (a.squeeze(-1), b)
+    if b.dim() == a.dim() + 1 and b.shape[-1] == 1:
+        return (a.unsqueeze(-1), b) if a.dim() == 1 else (a, b.squeeze(-1))
+    return a, b
+
+
+def broadcast_weight(weight: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """A per-sample weight `[B]` (or `[B, ...]`) shaped to multiply `values` `[B, ...]`."""
+    weight = weight.to(values.dtype)
+    if weight.dim() == values.dim() + 1 and weight.shape[-1] == 1:
+        weight = weight.squeeze(-1)
+    return weight.reshape(weight.shape + (1,) * (values.dim() - weight.dim()))
 
 
 class Loss:
+    """Subclasses implement `per_sample`; `valid_mask` marks entries that count (ignore_class)."""
+
     name = "loss"
 
     def per_sample(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def valid_mask(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor | None:
+        return None
+
+    def check_output(self, shape: tuple, key_path: str) -> None:
+        """Refuse, before training, an output (shape without batch axis) this loss cannot use."""
+
+    def values(self, y_true: torch.Tensor, y_pred: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(per-sample values, validity mask or None) for float32 aligned inputs."""
+        y_pred = y_pred.float()
+        y_true = y_true.float()
+        y_true, y_pred = align_ranks(y_true, y_pred)
+        return self.per_sample(y_true, y_pred), self.valid_mask(y_true, y_pred)
+
     def __call__(self, y_true: torch.Tensor, y_pred: torch.Tensor,
                  sample_weight: torch.Tensor | None = None) -> torch.Tensor:
-        values = self.per_sample(y_true, y_pred)
+        values, mask = self.values(y_true, y_pred)
+        if mask is not None:
+            # Keras: valid entries weigh total/valid, so the mean runs over valid entries only.
+            mask = mask.to(values.dtype)
+            values = values * mask * (mask.numel() / mask.sum().clamp_min(1e-12))
         if sample_weight is not None:
-            values = values * sample_weight.reshape(sample_weight.shape + (1,) * (values.dim() - sample_weight.dim()))
-        return values.sum() / values.numel()
+            values = values * broadcast_weight(sample_weight, values)
+        return values.sum() / max(values.numel(), 1)
+
+
+class LossFunctionWrapper(Loss):
+    """A loss defined by a per-sample function `fn(y_true, y_pred, **options)`."""
+
+    fn: Any = None
+    #: True for losses over a class axis (one unit per class): refuse a 1-unit output.
+    needs_classes = False
+
+    def __init__(self, name: str, **options: Any):
+        self.name = name
+        self.options = options
+
+    def per_sample(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+        return type(self).fn(y_true, y_pred, **self.options)
+
+    def check_output(self, shape: tuple, key_path: str) -> None:
+        if self.needs_classes and (not shape or shape[-1] == 1):
+            raise ConfigError(f"{self.name} needs one output unit per class, but the output has "
+                              f"shape {list(shape)} (use a binary loss/metric for one unit)",
+                              key_path)
 
 
 class _FunctionLoss(Loss):
@@ -46,4 +108,4 @@ def build_loss(spec: Any, key_path: str) -> Loss:
     if callable(loss):
         name = spec if isinstance(spec, str) else spec.get("type", "loss")
         return _FunctionLoss(loss, str(name).split(":")[-1])
-    raise TypeError(f"{key_path}: {spec!r} did not build a loss")
+    raise ConfigError(f"{spec!r} did not build a loss", key_path)

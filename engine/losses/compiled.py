@@ -12,10 +12,12 @@ from .base import Loss, build_loss
 class CompiledLoss:
     """`total = sum(loss_weight[o] * loss[o](y[o], pred[o], sample_weight))`."""
 
-    def __init__(self, losses: dict[str, Loss], weights: dict[str, float], single: bool):
+    def __init__(self, losses: dict[str, Loss], weights: dict[str, float], single: bool,
+                 key_paths: dict[str, str] | None = None):
         self.losses = losses
         self.weights = weights
         self.single = single  # one output: predictions/targets are plain tensors
+        self.key_paths = key_paths or {o: "compile.loss" for o in losses}
 
     @classmethod
     def from_config(cls, spec: Any, loss_weights: Any, output_names: list[str],
@@ -27,16 +29,23 @@ class CompiledLoss:
             if unknown:
                 raise ConfigError(f"'{unknown[0]}' is not a model output (outputs: "
                                   f"{', '.join(output_names)})", f"{key_path}.{unknown[0]}")
-            losses = {o: build_loss(s, f"{key_path}.{o}") for o, s in spec.items()}
+            specs = {o: (s, f"{key_path}.{o}") for o, s in spec.items()}
         else:
-            losses = {o: build_loss(spec, key_path) for o in output_names}
+            specs = {o: (spec, key_path) for o in output_names}
+        losses = {o: build_loss(s, path) for o, (s, path) in specs.items()}
+        key_paths = {o: path for o, (_, path) in specs.items()}
         if isinstance(loss_weights, list):
             if len(loss_weights) != len(output_names):
                 raise ConfigError(f"expected {len(output_names)} loss weights",
                                   "compile.loss_weights")
             loss_weights = dict(zip(output_names, loss_weights))
         weights = {o: float((loss_weights or {}).get(o, 1.0)) for o in losses}
-        return cls(losses, weights, single=len(output_names) == 1)
+        return cls(losses, weights, single=len(output_names) == 1, key_paths=key_paths)
+
+    def check_outputs(self, output_shapes: dict[str, tuple]) -> None:
+        """Refuse (ConfigError) a loss that cannot use its output's shape (no batch axis)."""
+        for o, loss in self.losses.items():
+            loss.check_output(tuple(output_shapes[o]), self.key_paths[o])
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: torch.Tensor | None = None
                  ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

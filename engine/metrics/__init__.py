@@ -1,7 +1,9 @@
 """Streaming metrics (state on the device, `update_state / result / reset_state`) and the
 compiled per-output metric set. Knows nothing of the loop."""
-from .base import METRICS, Mean, Metric, build_metric
+from .base import METRICS, Mean, MeanMetricWrapper, Metric, Sum
+from .build import build_metric
 from .compiled import CompiledMetrics, MetricLogs
-from . import accuracy  # noqa: F401  (registers the catalogue entries)
+from . import accuracy, confusion, fscore, iou, regression  # noqa: F401  (register the catalogue)
 
-__all__ = ["METRICS", "CompiledMetrics", "Mean", "Metric", "MetricLogs", "build_metric"]
+__all__ = ["METRICS", "CompiledMetrics", "Mean", "MeanMetricWrapper", "Metric", "MetricLogs",
+           "Sum", "build_metric"]

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from .base import Mean, Metric, build_metric
+from .base import Mean, Metric
+from .build import build_metric
 
 
 class MetricLogs(Mapping):
@@ -32,7 +33,9 @@ class CompiledMetrics(nn.Module):
     """`loss`, per-output losses, and `compile.metrics` / `compile.weighted_metrics`, named
     as Keras logs them (`<metric>`, or `<output>_<metric>` for several outputs)."""
 
-    def __init__(self, output_names: list[str], metrics: dict[str, list[tuple[Metric, bool]]]):
+    def __init__(self, output_names: list[str], metrics: dict[str, list[tuple[Metric, bool]]],
+                 key_paths: dict[int, str] | None = None):
+        """`key_paths`: id(metric) -> its config key path, for error messages."""
         super().__init__()
         self.output_names = output_names
         self.single = len(output_names) == 1
@@ -51,10 +54,19 @@ class CompiledMetrics(nn.Module):
                     raise ConfigError(f"metric '{name}' is listed twice", "compile.metrics")
                 metric.name = name
                 self.all[name] = metric
+        self.key_paths = {m.name: (key_paths or {}).get(id(m), "compile.metrics")
+                          for items in metrics.values() for m, _ in items}
 
     @classmethod
     def from_config(cls, metrics: Any, weighted: Any, output_names: list[str]) -> "CompiledMetrics":
         per_output: dict[str, list[tuple[Metric, bool]]] = {o: [] for o in output_names}
+        key_paths: dict[int, str] = {}
+
+        def build(spec: Any, is_weighted: bool, key_path: str) -> tuple[Metric, bool]:
+            metric = build_metric(spec, key_path)
+            key_paths[id(metric)] = key_path
+            return metric, is_weighted
+
         for spec, is_weighted, key in ((metrics, False, "compile.metrics"),
                                        (weighted, True, "compile.weighted_metrics")):
             if spec is None:
@@ -64,13 +76,19 @@ class CompiledMetrics(nn.Module):
                     if output not in per_output:
                         raise ConfigError(f"'{output}' is not a model output (outputs: "
                                           f"{', '.join(output_names)})", f"{key}.{output}")
-                    per_output[output] += [(build_metric(s, f"{key}.{output}[{i}]"), is_weighted)
+                    per_output[output] += [build(s, is_weighted, f"{key}.{output}[{i}]")
                                            for i, s in enumerate(items)]
             else:
                 for output in output_names:
-                    per_output[output] += [(build_metric(s, f"{key}[{i}]"), is_weighted)
+                    per_output[output] += [build(s, is_weighted, f"{key}[{i}]")
                                            for i, s in enumerate(spec)]
-        return cls(output_names, per_output)
+        return cls(output_names, per_output, key_paths)
+
+    def check_outputs(self, output_shapes: dict[str, tuple]) -> None:
+        """Refuse (ConfigError) a metric that cannot use its output's shape (no batch axis)."""
+        for output, items in self.per_output.items():
+            for metric, _ in items:
+                metric.check_output(tuple(output_shapes[output]), self.key_paths[metric.name])
 
     def update(self, y_true: Any, y_pred: Any, sample_weight: torch.Tensor | None,
                loss: torch.Tensor, output_losses: dict[str, torch.Tensor], batch_size: int) -> None:

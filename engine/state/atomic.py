@@ -9,12 +9,14 @@ from typing import Any, Callable, IO
 
 from ..errors import RunDirError
 
+TEMP_SUFFIX = ".tmp"
+
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as exc:
         raise RunDirError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from ..errors import RunDirError
-from .atomic import atomic_write_json, atomic_write_text
+from .atomic import TEMP_SUFFIX, atomic_write_json, atomic_write_text
 
 FINISHED_STATES = ("completed", "early_stopped")
 
@@ -44,6 +44,12 @@ class RunDir:
             raise RunDirError(f"cannot create run directory {self.path}: {exc.strerror or exc}") from exc
         if not os.access(self.path, os.W_OK):
             raise RunDirError(f"run directory {self.path} is not writable")
+
+    def remove_stale_temporaries(self) -> None:
+        """Temporary files of atomic writes a kill interrupted (only ever a partial copy)."""
+        for folder in (self.path, self.checkpoints):
+            for leftover in folder.glob(f".*{TEMP_SUFFIX}"):
+                leftover.unlink(missing_ok=True)
 
     def read_config(self) -> dict[str, Any] | None:
         try:
