@@ -27,6 +27,7 @@ from .loop.device import resolve_device
 from .registry import component_search_dirs
 from .loop.evaluate import evaluate_batches, predict_batches
 from .loop.fit import FitLoop
+from .plots import record_curves
 from .state.atomic import atomic_write_json
 from .state.checkpoint import load_checkpoint
 from .state.lock import RunLock
@@ -166,6 +167,7 @@ def _record_end(run_dir: RunDir, loop: FitLoop, state: str, reason: str, log: Ca
         run_dir.event(state, reason=reason)
     except RunDirError:
         pass
+    record_curves(run_dir.path, loop.log)
 
 
 def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
@@ -181,6 +183,7 @@ def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
         atomic_write_json(run_dir.metrics, test_metrics)
     run_dir.write_status(outcome, **_position(loop))
     run_dir.event(outcome, epochs=len(loop.epochs_done), test=test_metrics)
+    record_curves(run_dir.path, loop.log)
     last = {k: v[-1] for k, v in loop.history.items() if v}
     return FitResult(outcome, run_dir.path, len(loop.epochs_done), last, test_metrics)
 

@@ -15,6 +15,10 @@ Component = Union[str, dict[str, Any]]
 Shape = list[Optional[int]]
 KeyMap = Union[str, int, list[Union[str, int]], dict[str, Union[str, int]]]
 
+# What the validators below check, said in JSON Schema for editors (documentation only).
+INTEGER_KEY = {"pattern": r"^\s*[+-]?\d+\s*$"}
+FOLDER_NAME = r"^(?!\.\.?$)[^/]+$"
+
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -55,7 +59,7 @@ class DataConfig(Section):
         None, description="validation data (else fit.validation_split)")
     test: Optional[SplitSpec] = Field(None, description="test data, evaluated after fit")
     transforms: dict[str, list[Component]] = Field(
-        default_factory=dict,
+        {},
         description="per input/target key ('x', 'y' or a name): list of transforms applied in order")
     allow_nan: bool = Field(False, description="accept NaN/inf in inputs")
     memory_budget: Optional[Union[int, str]] = Field(
@@ -98,8 +102,9 @@ class FitConfig(Section):
         0.0, ge=0.0, lt=1.0, description="hold out the last fraction of train (before shuffling)")
     shuffle: bool = Field(True, description="reshuffle the training data every epoch")
     class_weight: Optional[Union[dict[int, float], Literal["balanced"]]] = Field(
-        None, description="class index -> weight, or 'balanced'")
-    callbacks: list[Component] = Field(default_factory=list, description="callbacks in order")
+        None, description="class index -> weight, or 'balanced'",
+        json_schema_extra=lambda schema: schema["anyOf"][0].update(propertyNames=INTEGER_KEY))
+    callbacks: list[Component] = Field([], description="callbacks in order")
     steps_per_epoch: Optional[int] = Field(None, gt=0, description="steps per epoch")
     validation_steps: Optional[int] = Field(None, gt=0, description="validation steps per epoch")
     validation_freq: int = Field(1, gt=0, description="validate every N epochs")
@@ -110,17 +115,22 @@ class FitConfig(Section):
 
 
 class EvaluateConfig(Section):
+    """`trainer evaluate` and the test-split evaluation after fit."""
+
     batch_size: Optional[int] = Field(None, gt=0, description="default fit.batch_size")
 
 
 class PredictConfig(Section):
+    """`trainer predict`."""
+
     batch_size: Optional[int] = Field(None, gt=0, description="default evaluate.batch_size")
 
 
 class Experiment(Section):
     """A whole experiment: what `trainer fit` runs."""
 
-    name: str = Field(description="run name; the run dir defaults to runs/<name>")
+    name: str = Field(description="run name; the run dir defaults to runs/<name>",
+                      json_schema_extra={"pattern": FOLDER_NAME})
     seed: int = Field(0, description="seed of every random number generator")
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     precision: Literal["32", "bf16-mixed", "16-mixed"] = Field("32", description="numeric precision")
@@ -134,8 +144,7 @@ class Experiment(Section):
     fit: FitConfig = Field(default_factory=FitConfig, description="training settings")
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig, description="evaluation settings")
     predict: PredictConfig = Field(default_factory=PredictConfig, description="prediction settings")
-    recipe_args: dict[str, Any] = Field(
-        default_factory=dict, description="extra arguments passed to the recipe")
+    recipe_args: dict[str, Any] = Field({}, description="extra arguments passed to the recipe")
 
     @field_validator("name")
     @classmethod
