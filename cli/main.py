@@ -12,19 +12,23 @@ import typer
 from .durations import parse_duration
 from .errors import report_errors
 
+def examples(*lines: str) -> str:
+    """A command's help epilog: the examples, one per paragraph so they are never rewrapped."""
+    return "[bold]Examples[/bold]\n\n" + "\n\n".join(f"  {line}" for line in lines)
+
+
 app = typer.Typer(
     name="trainer",
     help="Train PyTorch models from YAML experiments, Keras-style.",
+    epilog=examples("trainer init --template mnist && trainer fit mnist.yaml",
+                    "trainer runs --sort val_loss",
+                    "trainer plot runs/mnist_mlp runs/mnist_cnn",
+                    "trainer COMMAND --help   # options and examples of one command"),
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-def examples(*lines: str) -> str:
-    """A command's help epilog: the examples, one per paragraph so they are never rewrapped."""
-    return "[bold]Examples[/bold]\n\n" + "\n\n".join(f"  {line}" for line in lines)
-
 
 SetOption = typer.Option(None, "--set", help="Override a config key: --set fit.epochs=5 (value "
                                               "parsed as YAML); repeatable.")

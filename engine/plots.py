@@ -53,18 +53,19 @@ def write_run_curves(run_dir: Path) -> Path | None:
             ax.plot(epochs, _series(run.history[key], len(epochs)), style, marker="o",
                     markersize=3, label=f"{label} ({key})")
         _mark_best(ax, run, keys)
-        _label(ax, title, title)
+        _label(ax, title, title, epochs)
         _log_scale_if_wide(ax, [run.history[k] for k in keys])
     if show_lr:
         ax = axes[len(panels)]
         ax.plot(epochs, _series(run.history["lr"], len(epochs)), color="tab:gray", marker="o",
                 markersize=3, label="learning rate")
         _mark_best(ax, run, ())
-        _label(ax, "learning rate", "lr")
+        _label(ax, "learning rate", "lr", epochs)
         _log_scale_if_wide(ax, [run.history["lr"]])
     for ax in axes[len(panels) + show_lr:]:
         ax.set_visible(False)
-    figure.suptitle(f"{run.name} ({run.state.replace('_', ' ')}, {len(epochs)} epochs)")
+    count = f"{len(epochs)} epoch" + ("s" if len(epochs) != 1 else "")
+    figure.suptitle(f"{run.name} ({run.state.replace('_', ' ')}, {count})")
     path = Path(run_dir) / CURVES_FILE
     _save(figure, path)
     return path
@@ -95,15 +96,17 @@ def plot_runs(run_dirs: list[Path], metric: str | None, output: Path) -> str:
             logged = ", ".join(k for k in run.history if k not in NOT_CURVES)
             raise TrainerError(f"{path}: no '{metric}' in its history (logged: {logged})")
     figure, (ax,) = _figure(1, width=8.0, height=5.0)
+    longest: list[int] = []
     for run in runs:
         epochs = _epochs(run)
+        longest = max(longest, epochs, key=len)
         line, = ax.plot(epochs, _series(run.history[metric], len(epochs)), marker="o",
                         markersize=3, label=run.name)
         if run.monitor == metric and run.best_epoch is not None:
             ax.plot([run.best_epoch], [run.best], marker="*", markersize=14, linestyle="none",
                     color=line.get_color(), markeredgecolor="black", clip_on=False, zorder=5,
                     label=f"{run.name}: best epoch {run.best_epoch}")
-    _label(ax, f"{metric} by epoch", metric)
+    _label(ax, f"{metric} by epoch", metric, longest)
     _save(figure, output)
     return metric
 
@@ -147,12 +150,17 @@ def _log_scale_if_wide(ax: Any, series: list[list]) -> None:
         ax.set_ylabel(ax.get_ylabel() + " (log scale)")
 
 
-def _label(ax: Any, title: str, ylabel: str) -> None:
+def _label(ax: Any, title: str, ylabel: str, epochs: list[int]) -> None:
     from matplotlib.ticker import MaxNLocator
     ax.set_title(title)
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(epochs) <= 12:  # whole epochs only (a locator puts fractions on a short axis)
+        ax.set_xticks(epochs)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if epochs:  # room for the markers at both ends
+        ax.set_xlim(epochs[0] - 0.3, epochs[-1] + 0.3)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
 
