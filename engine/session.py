@@ -23,6 +23,7 @@ from .config import LoadedExperiment, config_diff, resolve_experiment
 from .data import ArraySplit, DeviceBatches
 from .data.splits import transform_inputs
 from .errors import CheckpointError, ConfigError, RunDirError, TrainingDiverged, TrainingInterrupted
+from .loop.acceleration import accelerate
 from .loop.device import resolve_device
 from .registry import component_search_dirs
 from .loop.evaluate import evaluate_batches, predict_batches
@@ -83,6 +84,7 @@ def fit(experiment: LoadedExperiment, options: FitOptions) -> FitResult:
     seed_everything(cfg.seed)
     torch.use_deterministic_algorithms(cfg.deterministic, warn_only=False)
     components = build_components(experiment, device)
+    accelerate(components.models, cfg, components.device)
     with component_search_dirs(*_config_dir(experiment)):
         user_callbacks = build_callbacks(cfg.fit.callbacks)
     separator = next((c.separator for c in user_callbacks

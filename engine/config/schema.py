@@ -125,6 +125,9 @@ class Experiment(Section):
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     precision: Literal["32", "bf16-mixed", "16-mixed"] = Field("32", description="numeric precision")
     deterministic: bool = Field(False, description="use deterministic algorithms only")
+    channels_last: bool = Field(
+        False, description="keep convolutional models in channels-last memory format (faster on "
+                           "recent GPUs with mixed precision)")
     recipe: Component = Field("supervised", description="training step: a built-in name or file.py:Class")
     data: DataConfig = Field(description="data sources")
     model: Optional[ModelConfig] = Field(None, description="the model (single-model recipes)")
