@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from .config import LoadedExperiment
-from .data import DataSplits, load_data
-from .errors import ConfigError, DataError
+from .data import DataSplits, check_data_fits, load_data
+from .errors import ConfigError
 from .graph import GraphModel, build_model
 from .losses import CompiledLoss
 from .metrics import CompiledMetrics
@@ -46,7 +46,8 @@ def build_models(experiment: LoadedExperiment) -> dict[str, GraphModel]:
 
 
 def build_components(experiment: LoadedExperiment, device: torch.device,
-                     splits: tuple[str, ...] = ("train", "validation", "test")) -> Components:
+                     splits: tuple[str, ...] = ("train", "validation", "test"),
+                     data_state: dict[str, Any] | None = None) -> Components:
     from trainer.recipes import RECIPES  # recipes import the engine; import them lazily
 
     cfg = experiment.config
@@ -54,7 +55,7 @@ def build_components(experiment: LoadedExperiment, device: torch.device,
     main = models[next(iter(models))]
     recipe_name, recipe_args = split_spec(cfg.recipe, "recipe", "recipe")
     recipe_cls = RECIPES.lookup(recipe_name, "recipe")
-    data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits)
+    data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits, data_state)
     check_data_fits(data, main)
 
     loss = metrics = None
@@ -114,24 +115,6 @@ def class_weights(spec: Any, data: DataSplits, model: GraphModel, device: torch.
                 raise ConfigError(f"class weights must be >= 0, got {w}", f"fit.class_weight.{cls}")
             weights[int(cls)] = w
     return torch.tensor(weights, dtype=torch.float32, device=device)
-
-
-def check_data_fits(data: DataSplits, model: GraphModel) -> None:
-    """Each split's input arrays must match the model's input shapes (None = any size)."""
-    for split_name in ("train", "validation", "test"):
-        split = getattr(data, split_name)
-        if split is None:
-            continue
-        if len(split) == 0:
-            raise DataError(f"the {split_name} split is empty", split.origin)
-        for name, expected in model.input_shapes.items():
-            if name not in split.x:
-                raise DataError(f"no data for model input '{name}'", split.origin)
-            got = split.x[name].shape[1:]
-            if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected, got)):
-                raise DataError(f"{split_name} inputs for '{name}' have shape {list(got)} per "
-                                f"sample; the model expects {list(expected)} (add a reshape "
-                                f"transform under data.transforms?)", split.origin, name)
 
 
 def _accepted(cls: type, context: dict[str, Any]) -> dict[str, Any]:

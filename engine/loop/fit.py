@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..callbacks import Callback, CallbackList
-from ..data import DeviceBatches
+from ..data import DeviceBatches, epoch_plan, make_batches
 from ..errors import TrainingDiverged, TrainingInterrupted
 from ..state.checkpoint import save_checkpoint
 from ..state.rng import capture_rng, restore_rng
@@ -31,12 +31,12 @@ class FitLoop:
         self.max_seconds = max_seconds
         self.log = log
         fit = self.cfg.fit
-        self.train_batches = DeviceBatches(components.data.train, fit.batch_size, self.device,
-                                           shuffle=fit.shuffle, seed=self.cfg.seed)
+        self.train_batches = make_batches(components.data.train, fit.batch_size, self.device,
+                                          shuffle=fit.shuffle, seed=self.cfg.seed)
         self.val_batches = None
         if components.data.validation is not None:
-            self.val_batches = DeviceBatches(components.data.validation,
-                                             fit.validation_batch_size or fit.batch_size, self.device)
+            self.val_batches = make_batches(components.data.validation,
+                                            fit.validation_batch_size or fit.batch_size, self.device)
         self.steps_per_epoch = fit.steps_per_epoch or len(self.train_batches)
         for optimizer in self.recipe.optimizers.values():
             optimizer.scaler = grad_scaler(self.cfg.precision, self.device)
@@ -101,12 +101,14 @@ class FitLoop:
         if self.step == 0:
             self.recipe.reset_metrics()
         logs: Any = {}
-        batches = self.train_batches.epoch(self.epoch, self.step)
+        data_pass, first_step, steps = epoch_plan(self.epoch, self.cfg.fit.steps_per_epoch,
+                                                  len(self.train_batches))
+        batches = self.train_batches.epoch(data_pass, first_step + self.step)
         precision = autocast(self.cfg.precision, self.device)
         batch_begin = self.callbacks.on_train_batch_begin
         batch_end = self.callbacks.on_train_batch_end
         every = self.cfg.fit.checkpoint_every
-        while self.step < self.steps_per_epoch:
+        while self.step < steps:
             batch = next(batches, None)
             if batch is None:
                 break
@@ -202,6 +204,7 @@ class FitLoop:
                      "elapsed": self.elapsed, "stop_training": self.stop_training,
                      "finished": finished},
             "rng": capture_rng(),
+            "data": self.components.data.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
