@@ -43,7 +43,7 @@ class FitOptions:
     device: str | None = None
     max_seconds: float | None = None
     progress: str = "lines"         # bar | lines | quiet
-    stream: TextIO = sys.stdout
+    stream: TextIO = field(default_factory=lambda: sys.stdout)  # the stdout of the call
 
 
 @dataclass
@@ -145,7 +145,8 @@ def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
         atomic_write_json(run_dir.metrics, test_metrics)
     run_dir.write_status(outcome, epoch=len(loop.epochs_done), step=loop.global_step)
     run_dir.event(outcome, epochs=len(loop.epochs_done), test=test_metrics)
-    last = {k: v[-1] for k, v in loop.history.items() if v}
+    # The last epoch's logs: no val_ keys when it did not validate (validation_freq).
+    last = {k: v[-1] for k, v in loop.history.items() if v and v[-1] is not None}
     return FitResult(outcome, run_dir.path, len(loop.epochs_done), last, test_metrics)
 
 

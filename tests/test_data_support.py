@@ -44,6 +44,5 @@ def write_config(folder: Path, config: dict[str, Any], name: str = "experiment.y
 
 
 def fit(cli, config: Path, *args: str):
-    """`trainer fit CONFIG --quiet ...` in-process (quiet: the progress stream of an earlier
-    in-process run may be closed)."""
+    """`trainer fit CONFIG --quiet ...` in-process."""
     return cli("fit", config, "--quiet", *args)

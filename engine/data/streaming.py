@@ -38,8 +38,13 @@ class StreamBatches:
         self.seed = seed
         window_rows = max(batch_size, split.budget // WINDOW_SHARE // max(split.row_bytes, 1))
         rows = max(1, window_rows // CHUNKS_PER_WINDOW)
-        align = max(1, split.file_chunk_rows)
-        self.chunk_rows = max(align, rows // align * align)
+        align = max(1, split.file_chunk_rows)  # read whole HDF5 chunks when they fit a window
+        if rows >= align:
+            self.chunk_rows, self.window_chunks = rows // align * align, CHUNKS_PER_WINDOW
+        elif window_rows >= align:
+            self.chunk_rows, self.window_chunks = align, window_rows // align
+        else:
+            self.chunk_rows, self.window_chunks = rows, CHUNKS_PER_WINDOW
 
     def __len__(self) -> int:
         return math.ceil(self.size / self.batch_size)
@@ -51,8 +56,8 @@ class StreamBatches:
         if self.shuffle:
             order = np.random.default_rng([self.seed, epoch]).permutation(len(chunks))
             chunks = [chunks[i] for i in order]
-        return [sorted(chunks[i: i + CHUNKS_PER_WINDOW])
-                for i in range(0, len(chunks), CHUNKS_PER_WINDOW)]
+        return [sorted(chunks[i: i + self.window_chunks])
+                for i in range(0, len(chunks), self.window_chunks)]
 
     def epoch(self, epoch: int, start_step: int = 0) -> Iterator[Batch]:
         windows = self.windows(epoch)

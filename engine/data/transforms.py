@@ -31,7 +31,13 @@ class Stateless:
 @TRANSFORMS.register("scale", "rescaling")
 def scale(factor: float, offset: float = 0.0) -> Stateless:
     """x * factor + offset, as float32 (Keras Rescaling)."""
-    return Stateless(lambda a: a.astype(np.float32) * np.float32(factor) + np.float32(offset))
+    def rescale(array: np.ndarray) -> np.ndarray:
+        out = array.astype(np.float32)
+        out *= np.float32(factor)
+        if offset:
+            out += np.float32(offset)
+        return out
+    return Stateless(rescale)
 
 
 @TRANSFORMS.register("reshape")

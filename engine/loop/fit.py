@@ -163,7 +163,7 @@ class FitLoop:
         self.epochs_done.append(self.epoch)
 
     def _last_logs(self) -> dict[str, float]:
-        return {k: v[-1] for k, v in self.history.items() if v}
+        return {k: v[-1] for k, v in self.history.items() if v and v[-1] is not None}
 
     def _check_logs(self, logs: Any) -> None:
         from collections.abc import Mapping
