@@ -99,10 +99,12 @@ class StreamBatches:
         part = self.split.read(handle, ranges)
         weights = None if part.sample_weight is None else part.sample_weight.astype(np.float32)
         arrays = [*part.x.values(), *(part.y or {}).values(), weights]
-        if self.shuffle:
-            order = np.random.default_rng([self.seed, epoch, index]).permutation(len(part))
-            arrays = [None if a is None else a[order] for a in arrays]
-        return [None if a is None else to_tensor(a, self.device) for a in arrays]
+        tensors = [None if a is None else to_tensor(a, self.device) for a in arrays]
+        if not self.shuffle:
+            return tensors
+        order = torch.from_numpy(np.random.default_rng([self.seed, epoch, index])
+                                 .permutation(len(part))).to(self.device)
+        return [None if t is None else t.index_select(0, order) for t in tensors]
 
     def _batches(self, windows: Iterator[list], skip: int) -> Iterator[Batch]:
         """Cut the stream of windows into batches; a batch may span two windows."""
