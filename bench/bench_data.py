@@ -1,7 +1,8 @@
 """Training throughput of the MNIST MLP (Keras guide) from an HDF5 file streamed from disk
 versus the same data staged in memory: samples/second of each and their ratio (target >= 0.8).
 
-Run: .venv/bin/python bench/bench_data.py [--epochs N] [--budget 32MB] [--device auto]"""
+Run: .venv/bin/python bench/bench_data.py [--epochs N] [--budget 128MB] [--device auto]
+The data is written to a temporary HDF5 file with 128-image chunks."""
 from __future__ import annotations
 
 import argparse
@@ -36,46 +37,60 @@ def experiment(path: Path, budget: str, batch_size: int) -> dict:
     }
 
 
-def throughput(config: dict, device: torch.device, epochs: int) -> tuple[float, str]:
-    components = build_components(resolve_experiment(config, {}), device, ("train",))
-    batches = make_batches(components.data.train, config["fit"]["batch_size"], device,
-                           shuffle=True, seed=config["seed"])
-    recipe = components.recipe
-    for step, batch in enumerate(batches.epoch(0)):  # warm-up: kernels, allocator, page cache
-        recipe.train_step(batch)
-        if step == 50:
-            break
-    samples, logs = 0, {}
-    start = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        for batch in batches.epoch(epoch):
-            logs = recipe.train_step(batch)
-        samples += batches.size
-    {k: float(v) for k, v in logs.items()}  # wait for the device
-    kind = "streamed" if isinstance(batches, StreamBatches) else "in memory"
-    return samples / (time.perf_counter() - start), kind
+class Trainer:
+    """One mode's components and batches; `epoch()` trains one epoch and returns samples/s."""
+
+    def __init__(self, config: dict, device: torch.device):
+        components = build_components(resolve_experiment(config, {}), device, ("train",))
+        self.recipe = components.recipe
+        self.batches = make_batches(components.data.train, config["fit"]["batch_size"], device,
+                                    shuffle=True, seed=config["seed"])
+        self.kind = "streamed" if isinstance(self.batches, StreamBatches) else "in memory"
+        self.epochs = 0
+        for step, batch in enumerate(self.batches.epoch(0)):  # warm-up: kernels, allocator
+            self.recipe.train_step(batch)
+            if step == 50:
+                break
+
+    def epoch(self) -> float:
+        self.epochs += 1
+        logs = {}
+        start = time.perf_counter()
+        for batch in self.batches.epoch(self.epochs):
+            logs = self.recipe.train_step(batch)
+        {k: float(v) for k, v in logs.items()}  # wait for the device
+        return self.batches.size / (time.perf_counter() - start)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per mode, alternated")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--budget", default="32MB", help="memory budget that makes it stream")
+    parser.add_argument("--budget", default="128MB", help="memory budget below the 188 MB of "
+                        "float32 images, so that they stream")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     device = resolve_device(args.device)
+    if device.type == "cpu":
+        torch.set_num_threads(1)  # steady timings on a shared CPU; the reader thread gets a core
     images, labels = load_mnist("train")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "mnist.h5"
         with h5py.File(path, "w") as handle:
             handle.create_dataset("images", data=images, chunks=(128, 28, 28))
             handle.create_dataset("labels", data=labels)
-        results = {}
-        for budget in ("64GB", args.budget):
-            rate, kind = throughput(experiment(path, budget, args.batch_size), device, args.epochs)
-            results[kind] = rate
-            print(f"{kind:>10}: {rate:12,.0f} samples/s  (memory_budget {budget}, {device})")
-    ratio = results["streamed"] / results["in memory"]
+        trainers = [Trainer(experiment(path, budget, args.batch_size), device)
+                    for budget in ("64GB", args.budget)]
+        if trainers[1].kind != "streamed":
+            raise SystemExit(f"--budget {args.budget} holds the data in memory; give less")
+        best = {t.kind: 0.0 for t in trainers}
+        for _ in range(args.epochs):  # alternate, so both see the same machine load
+            for trainer in trainers:
+                best[trainer.kind] = max(best[trainer.kind], trainer.epoch())
+    for kind, rate in best.items():
+        print(f"{kind:>10}: {rate:12,.0f} samples/s (best epoch of {args.epochs}; {device}, "
+              f"memory_budget {'64GB' if kind == 'in memory' else args.budget})")
+    ratio = best["streamed"] / best["in memory"]
     print(f"streamed / in memory: {ratio:.2f} (target >= 0.80)")
 
 

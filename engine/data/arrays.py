@@ -32,7 +32,10 @@ class ArraySplit:
         return out
 
     def slice(self, start: int, stop: int | None = None) -> "ArraySplit":
-        cut = slice(start, stop)
+        return self.take(slice(start, stop))
+
+    def take(self, cut: slice | np.ndarray) -> "ArraySplit":
+        """The rows selected by a slice (views) or an index array (copies)."""
         return ArraySplit(
             {k: v[cut] for k, v in self.x.items()},
             None if self.y is None else {k: v[cut] for k, v in self.y.items()},

@@ -96,15 +96,14 @@ class StreamBatches:
     def _load(self, handle: Any, ranges: list[tuple[int, int]], epoch: int, index: int
               ) -> list[torch.Tensor | None]:
         """One window as tensors on the device, rows permuted: [*x, *y, sample_weight]."""
-        part = self.split.read(handle, ranges)
+        part = self.split.read(handle, ranges, transform=False)
+        if self.shuffle:  # before the transforms (all row-wise): the raw rows are the smallest
+            part = part.take(np.random.default_rng([self.seed, epoch, index]).permutation(len(part)))
+        if self.split.transforms is not None:
+            part = self.split.transforms.apply(part)
         weights = None if part.sample_weight is None else part.sample_weight.astype(np.float32)
         arrays = [*part.x.values(), *(part.y or {}).values(), weights]
-        tensors = [None if a is None else to_tensor(a, self.device) for a in arrays]
-        if not self.shuffle:
-            return tensors
-        order = torch.from_numpy(np.random.default_rng([self.seed, epoch, index])
-                                 .permutation(len(part))).to(self.device)
-        return [None if t is None else t.index_select(0, order) for t in tensors]
+        return [None if a is None else to_tensor(a, self.device) for a in arrays]
 
     def _batches(self, windows: Iterator[list], skip: int) -> Iterator[Batch]:
         """Cut the stream of windows into batches; a batch may span two windows."""
