@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -98,3 +99,18 @@ def test_predict_and_evaluate_reuse_the_training_statistics(cli, workdir, normal
     result = cli("evaluate", "--ckpt", ckpt, "--data", "test.npz", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.strip().splitlines()[-1])["sparse_categorical_accuracy"] > 0.95
+
+
+def test_predict_reads_a_csv_with_a_header_and_writes_by_suffix(cli, workdir, normalized_run):
+    x, y = normalized_run
+    rows = ["a,b,c,d"] + [",".join(f"{v:.9g}" for v in row) for row in x[:50]]
+    (workdir / "inputs.csv").write_text("\n".join(rows) + "\n")
+    ckpt = workdir / "runs/data_test/checkpoints/last.pt"
+    for output in ("p.csv", "p.h5", "p.npz"):
+        result = cli("predict", "--ckpt", ckpt, "--input", "inputs.csv", "--output", output)
+        assert result.exit_code == 0, result.output
+    predicted = np.loadtxt(workdir / "p.csv", delimiter=",")
+    assert predicted.shape == (50, 3) and (predicted.argmax(1) == y[:50]).mean() > 0.9
+    with h5py.File(workdir / "p.h5") as handle:
+        np.testing.assert_allclose(handle["predictions"][()], predicted, rtol=1e-5)
+    np.testing.assert_allclose(np.load(workdir / "p.npz")["predictions"], predicted, rtol=1e-5)

@@ -43,6 +43,14 @@ def load_csv(spec: Any, key_path: str, input_names: list[str], output_names: lis
                       {n: _describe(k, columns) for n, k in names.items() if k is not None})
 
 
+def read_table(path: str) -> np.ndarray:
+    """Every column of a CSV file as float32 [rows, columns] (header detected), for predict."""
+    header, cells = read_cells(path)
+    columns = header or [str(i) for i in range(cells.shape[1])]
+    return np.stack([_to_float(cells[:, i], path, columns[i], header)
+                     for i in range(cells.shape[1])], axis=1)
+
+
 def read_cells(path: str, delimiter: str = ",", header: bool | None = None
                ) -> tuple[list[str] | None, np.ndarray]:
     """(header names or None, a 2-D array of the cells as strings)."""
