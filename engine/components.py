@@ -77,7 +77,6 @@ def _build_components(experiment: LoadedExperiment, device: torch.device,
     recipe_cls = RECIPES.lookup(recipe_name, "recipe")
     data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits, data_state)
     check_data_fits(data, main)
-    check_sample_weights(data)
 
     loss = metrics = None
     if cfg.compile.loss is not None:
@@ -142,16 +141,6 @@ def class_weights(spec: Any, data: DataSplits, model: GraphModel, device: torch.
                 raise ConfigError(f"class weights must be >= 0, got {w}", f"fit.class_weight.{cls}")
             weights[int(cls)] = w
     return torch.tensor(weights, dtype=torch.float32, device=device)
-
-
-def check_sample_weights(data: DataSplits) -> None:
-    """Sample weights must be finite and >= 0 (Keras would silently train on nonsense)."""
-    for split_name in ("train", "validation", "test"):
-        split = getattr(data, split_name)
-        weights = None if split is None else split.sample_weight
-        if weights is not None and not (np.isfinite(weights).all() and (weights >= 0).all()):
-            raise DataError(f"the {split_name} sample weights must be finite and >= 0",
-                            split.origin)
 
 
 def _accepted(cls: type, context: dict[str, Any]) -> dict[str, Any]:

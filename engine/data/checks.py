@@ -1,6 +1,6 @@
 """Checks that a model can train on its data, run before training and before anything is
 written: non-empty splits, numeric arrays, input shapes the model accepts, labels within the
-output's classes, and no NaN/inf (unless `data.allow_nan`). Streamed splits are checked chunk
+output's classes, sample weights finite and >= 0, and no NaN/inf (unless `data.allow_nan`). Streamed splits are checked chunk
 by chunk in one pass over the file."""
 from __future__ import annotations
 
@@ -44,6 +44,10 @@ def _check_shapes(split: ArraySplit, split_name: str, model: Any) -> None:
 
 
 def _check_values(split: ArraySplit, model: Any, allow_nan: bool) -> None:
+    weights = split.sample_weight
+    if weights is not None and not (np.isfinite(weights).all() and (weights >= 0).all()):
+        raise DataError("sample weights must be finite and >= 0", split.origin,
+                        split.key("sample_weight"))
     if not allow_nan:
         for name, array in split.arrays().items():
             if np.issubdtype(array.dtype, np.floating):
