@@ -20,9 +20,10 @@ from .callbacks.progress import EpochLines, ProgressBar
 from .callbacks.recorder import RunRecorder, best_monitored
 from .components import build_components
 from .config import LoadedExperiment, config_diff, resolve_experiment
-from .data import ArraySplit, DeviceBatches
+from .data import ArraySplit, make_batches
 from .data.splits import transform_inputs
 from .errors import CheckpointError, ConfigError, RunDirError, TrainingDiverged, TrainingInterrupted
+from .loop.acceleration import accelerate
 from .loop.device import resolve_device
 from .registry import component_search_dirs
 from .loop.evaluate import evaluate_batches, predict_batches
@@ -84,6 +85,7 @@ def fit(experiment: LoadedExperiment, options: FitOptions) -> FitResult:
     seed_everything(cfg.seed)
     torch.use_deterministic_algorithms(cfg.deterministic, warn_only=False)
     components = build_components(experiment, device)
+    accelerate(components.models, cfg, components.device)
     with component_search_dirs(*_config_dir(experiment)):
         user_callbacks = build_callbacks(cfg.fit.callbacks)
     separator = next((c.separator for c in user_callbacks
@@ -177,14 +179,15 @@ def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
     save_weights_h5(run_dir.weights, loop.recipe.models)
     test_metrics = None
     if components.data.test is not None and loop.recipe.implements("test_step"):
-        batches = DeviceBatches(components.data.test, loop.cfg.evaluate.batch_size
-                                or loop.cfg.fit.batch_size, loop.device)
+        batches = make_batches(components.data.test, loop.cfg.evaluate.batch_size
+                               or loop.cfg.fit.batch_size, loop.device)
         test_metrics = loop.evaluate(batches)
         atomic_write_json(run_dir.metrics, test_metrics)
     run_dir.write_status(outcome, **_position(loop))
     run_dir.event(outcome, epochs=len(loop.epochs_done), test=test_metrics)
     record_curves(run_dir.path, loop.log)
-    last = {k: v[-1] for k, v in loop.history.items() if v}
+    # The last epoch's logs: no val_ keys when it did not validate (validation_freq).
+    last = {k: v[-1] for k, v in loop.history.items() if v and v[-1] is not None}
     return FitResult(outcome, run_dir.path, len(loop.epochs_done), last, test_metrics)
 
 
@@ -245,7 +248,8 @@ def load_for_inference(checkpoint_path: Path, config: LoadedExperiment | None, d
                        splits: tuple[str, ...]) -> tuple[Any, LoadedExperiment]:
     state = load_checkpoint(checkpoint_path)
     experiment = experiment_from_checkpoint(state, config)
-    components = build_components(experiment, resolve_device(device or experiment.config.device), splits)
+    components = build_components(experiment, resolve_device(device or experiment.config.device),
+                                  splits, state.get("data"))
     for name, model in components.models.items():
         try:
             model.load_state_dict(state["models"][name])
@@ -264,8 +268,8 @@ def evaluate_checkpoint(checkpoint_path: Path, config: LoadedExperiment | None, 
     if data is None:
         raise ConfigError(f"the config has no {split} split", f"data.{split}")
     cfg = experiment.config
-    batches = DeviceBatches(data, batch_size or cfg.evaluate.batch_size or cfg.fit.batch_size,
-                            components.device)
+    batches = make_batches(data, batch_size or cfg.evaluate.batch_size or cfg.fit.batch_size,
+                           components.device)
     return evaluate_batches(components.recipe, batches, precision=cfg.precision)
 
 
@@ -273,7 +277,8 @@ def predict_arrays(checkpoint_path: Path, x: dict[str, np.ndarray], batch_size: 
                    device: str | None = None) -> Any:
     components, experiment = load_for_inference(checkpoint_path, None, device, ())
     cfg = experiment.config
-    split = transform_inputs(ArraySplit(x, None), cfg.data, components.models[components.main_model])
-    batches = DeviceBatches(split, batch_size or cfg.predict.batch_size or cfg.evaluate.batch_size
-                            or cfg.fit.batch_size, components.device)
+    split = transform_inputs(ArraySplit(x, None), cfg.data, components.models[components.main_model],
+                             components.data.state_dict())
+    batches = make_batches(split, batch_size or cfg.predict.batch_size or cfg.evaluate.batch_size
+                           or cfg.fit.batch_size, components.device)
     return predict_batches(components.recipe, batches, cfg.precision)

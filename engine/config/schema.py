@@ -36,7 +36,8 @@ class SplitSpec(Section):
         None, description="input key/column, or a mapping input name -> key for several inputs")
     y: Optional[KeyMap] = Field(
         None, description="target key/column, or a mapping output name -> key for several outputs")
-    sample_weight: Optional[Union[str, int]] = Field(None, description="per-sample weight key")
+    sample_weight: Optional[Union[str, int]] = Field(
+        None, description="per-sample weight key or column (npy/idx: a file of weights)")
     x_path: Optional[str] = Field(None, description="npy/idx: file holding the inputs")
     y_path: Optional[str] = Field(None, description="npy/idx: file holding the targets")
     header: Optional[bool] = Field(None, description="csv: first row is a header (auto-detected)")
@@ -47,7 +48,7 @@ class SplitSpec(Section):
     features: Optional[int] = Field(None, gt=0, description="synthetic: input features")
     classes: Optional[int] = Field(None, gt=1, description="synthetic: number of classes")
     noise: Optional[float] = Field(None, ge=0, description="synthetic: noise std")
-    seed: Optional[int] = Field(None, description="synthetic: generator seed (default: top seed)")
+    seed: Optional[int] = Field(None, description="synthetic: generator seed (default 0)")
     limit: Optional[int] = Field(None, gt=0, description="use only the first N samples")
 
 
@@ -61,9 +62,10 @@ class DataConfig(Section):
     transforms: dict[str, list[Component]] = Field(
         {},
         description="per input/target key ('x', 'y' or a name): list of transforms applied in order")
-    allow_nan: bool = Field(False, description="accept NaN/inf in inputs")
+    allow_nan: bool = Field(False, description="accept NaN/inf in inputs, targets and weights")
     memory_budget: Optional[Union[int, str]] = Field(
-        None, description="bytes (or '2GB'); HDF5 files larger than this stream from disk")
+        None, description="bytes (or '512MB', '2GiB'); HDF5 splits larger than this stream "
+                          "from disk (default: a quarter of RAM)")
 
 
 class ModelConfig(Section):
@@ -135,6 +137,9 @@ class Experiment(Section):
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     precision: Literal["32", "bf16-mixed", "16-mixed"] = Field("32", description="numeric precision")
     deterministic: bool = Field(False, description="use deterministic algorithms only")
+    channels_last: bool = Field(
+        False, description="keep convolutional models in channels-last memory format (faster on "
+                           "recent GPUs with mixed precision)")
     recipe: Component = Field("supervised", description="training step: a built-in name or file.py:Class")
     data: DataConfig = Field(description="data sources")
     model: Optional[ModelConfig] = Field(None, description="the model (single-model recipes)")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..callbacks import Callback, CallbackList
-from ..data import DeviceBatches
+from ..data import DeviceBatches, epoch_plan, make_batches
 from ..errors import TrainingDiverged, TrainingInterrupted
 from ..state.checkpoint import save_checkpoint
 from ..state.rng import capture_rng, restore_rng
@@ -33,12 +33,12 @@ class FitLoop:
         self.max_seconds = max_seconds
         self.log = log
         fit = self.cfg.fit
-        self.train_batches = DeviceBatches(components.data.train, fit.batch_size, self.device,
-                                           shuffle=fit.shuffle, seed=self.cfg.seed)
+        self.train_batches = make_batches(components.data.train, fit.batch_size, self.device,
+                                          shuffle=fit.shuffle, seed=self.cfg.seed)
         self.val_batches = None
         if components.data.validation is not None:
-            self.val_batches = DeviceBatches(components.data.validation,
-                                             fit.validation_batch_size or fit.batch_size, self.device)
+            self.val_batches = make_batches(components.data.validation,
+                                            fit.validation_batch_size or fit.batch_size, self.device)
         self.steps_per_epoch = fit.steps_per_epoch or len(self.train_batches)
         for optimizer in self.recipe.optimizers.values():
             optimizer.scaler = grad_scaler(self.cfg.precision, self.device)
@@ -106,12 +106,14 @@ class FitLoop:
         if self.step == 0:
             self.recipe.reset_metrics()
             self.train_logs = {}
-        batches = self.train_batches.epoch(self.epoch, self.step)
+        data_pass, first_step, steps = epoch_plan(self.epoch, self.cfg.fit.steps_per_epoch,
+                                                  len(self.train_batches))
+        batches = self.train_batches.epoch(data_pass, first_step + self.step)
         precision = autocast(self.cfg.precision, self.device)
         batch_begin = self.callbacks.on_train_batch_begin
         batch_end = self.callbacks.on_train_batch_end
         every = self.cfg.fit.checkpoint_every
-        while self.step < self.steps_per_epoch:
+        while self.step < steps:
             batch = next(batches, None)
             if batch is None:
                 break
@@ -173,7 +175,7 @@ class FitLoop:
         self.epochs_done.append(self.epoch)
 
     def _last_logs(self) -> dict[str, float]:
-        return {k: v[-1] for k, v in self.history.items() if v}
+        return {k: v[-1] for k, v in self.history.items() if v and v[-1] is not None}
 
     def _check_logs(self, logs: Any) -> None:
         from collections.abc import Mapping
@@ -217,6 +219,7 @@ class FitLoop:
                      "train_logs": self._train_logs_now(), "elapsed": self.elapsed,
                      "stop_training": self.stop_training, "outcome": self.outcome},
             "rng": capture_rng(),
+            "data": self.components.data.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
