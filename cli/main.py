@@ -12,9 +12,10 @@ import typer
 from .durations import parse_duration
 from .errors import report_errors
 
+
 def examples(*lines: str) -> str:
     """A command's help epilog: the examples, one per paragraph so they are never rewrapped."""
-    return "[bold]Examples[/bold]\n\n" + "\n\n".join(f"  {line}" for line in lines)
+    return "[bold]Examples[/bold]\n\n" + "\n\n".join(lines)
 
 
 app = typer.Typer(
@@ -251,8 +252,7 @@ def plot(
     from trainer.engine.plots import INSTALL_HINT, matplotlib_available, plot_runs
     if not matplotlib_available():
         raise TrainerError(f"trainer plot needs matplotlib: {INSTALL_HINT}")
-    output = output or Path(f"plot_{metric or 'val_loss'}.png")
-    plotted = plot_runs(run_dirs, metric, output)
+    plotted, output = plot_runs(run_dirs, metric, output)
     typer.echo(f"wrote {output}: {plotted} of {len(run_dirs)} run(s)")
 
 

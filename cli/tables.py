@@ -48,7 +48,8 @@ def differences_text(differences: dict[str, Any]) -> str:
     """`key=value ...`, long values cut, at most MAX_DIFFERENCES pairs (--json has them all)."""
     pairs = [f"{k}={_value(v)}" for k, v in differences.items()]
     if len(pairs) > MAX_DIFFERENCES:
-        pairs = pairs[:MAX_DIFFERENCES] + [f"(+{len(pairs) - MAX_DIFFERENCES} more; --json lists all)"]
+        hidden = len(pairs) - MAX_DIFFERENCES
+        pairs = pairs[:MAX_DIFFERENCES] + [f"(+{hidden} more; --json lists all)"]
     return " ".join(pairs) or "-"
 
 

@@ -83,12 +83,14 @@ def curve_panels(history: dict[str, list]) -> list[tuple[str, list[str]]]:
     return [(base, sorted(panels[base], key=lambda k: k.startswith("val_"))) for base in order]
 
 
-def plot_runs(run_dirs: list[Path], metric: str | None, output: Path) -> str:
-    """One quantity of several runs on one axis; returns the quantity plotted."""
+def plot_runs(run_dirs: list[Path], metric: str | None, output: Path | None) -> tuple[str, Path]:
+    """One quantity of several runs on one axis (default val_loss, else loss) in `output`
+    (default plot_<quantity>.png); returns the quantity and the file."""
     runs = [read_run(Path(d)) for d in run_dirs]
     for run, path in zip(runs, run_dirs):
         if not run.history:
-            raise TrainerError(f"{path}: no history.json with recorded epochs (is it a run directory?)")
+            raise TrainerError(f"{path}: no history.json with recorded epochs "
+                               f"(is it a run directory?)")
     if metric is None:
         metric = "val_loss" if all("val_loss" in r.history for r in runs) else "loss"
     for run, path in zip(runs, run_dirs):
@@ -107,8 +109,9 @@ def plot_runs(run_dirs: list[Path], metric: str | None, output: Path) -> str:
                     color=line.get_color(), markeredgecolor="black", clip_on=False, zorder=5,
                     label=f"{run.name}: best epoch {run.best_epoch}")
     _label(ax, f"{metric} by epoch", metric, longest)
+    output = output or Path(f"plot_{metric}.png")
     _save(figure, output)
-    return metric
+    return metric, output
 
 
 def _figure(panels: int, width: float = 5.0, height: float = 3.6) -> tuple[Any, list]:

@@ -45,7 +45,8 @@ def test_init_template_validates_and_trains_one_step(cli, workdir, template):
 def test_init_refuses_to_overwrite_and_suggests_templates(cli, workdir):
     assert cli("init", "exp/a.yaml").exit_code == 0
     result = cli("init", "exp/a.yaml", "--template", "regression")
-    assert result.exit_code == 2 and "already exists" in result.stderr and "--force" in result.stderr
+    assert result.exit_code == 2
+    assert "already exists" in result.stderr and "--force" in result.stderr
     assert "mnist_mlp" in (workdir / "exp/a.yaml").read_text()
     assert cli("init", "exp/a.yaml", "--template", "regression", "--force").exit_code == 0
     assert "generator: regression" in (workdir / "exp/a.yaml").read_text()
@@ -107,6 +108,8 @@ def test_every_command_help_shows_examples(cli):
         after = result.stdout.split("Examples", 1)
         assert len(after) == 2, f"trainer {name} --help shows no examples"
         assert f"trainer {name}" in after[1], name
+    init_help = cli("init", "--help").stdout
+    assert all(template in init_help for template in TEMPLATES)
     top = cli("--help")
     assert "Examples" in top.stdout and "--install-completion" in top.stdout
 

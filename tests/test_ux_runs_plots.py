@@ -48,7 +48,8 @@ def runs_dir(tmp_path_factory) -> Path:
     assert _invoke("fit", config, "-q", "--run-dir", runs / "wide")[0] == 0
     assert _invoke("fit", config, "-q", "--run-dir", runs / "narrow",
                    *sets("fit.batch_size=64", "fit.epochs=3"))[0] == 0
-    code, _, err = _invoke("fit", config, "-q", "--run-dir", runs / "stopped", "--max-time", "0.001",
+    code, _, err = _invoke("fit", config, "-q", "--run-dir", runs / "stopped",
+                           "--max-time", "0.001",
                            *sets("compile.optimizer.learning_rate=0.01"))
     assert code == 75, err
     return runs
@@ -132,7 +133,8 @@ def test_plot_overlays_runs(runs_dir, tmp_path):
     width, height = png_size(output)
     assert width >= 600 and height >= 400 and output.stat().st_size > 15_000
 
-    code, _, err = _invoke("plot", runs_dir / "wide", "--metric", "val_accuracy", "--output", output)
+    code, _, err = _invoke("plot", runs_dir / "wide", "--metric", "val_accuracy",
+                           "--output", output)
     assert code == 2 and "no 'val_accuracy'" in err and "val_mae" in err
     code, _, err = _invoke("plot", tmp_path, "--output", output)
     assert code == 2 and "no history.json" in err

@@ -12,8 +12,8 @@ import yaml
 
 from conftest import CONFIGS, REPO
 from trainer.engine.config.experiment import loads_experiment
-from trainer.engine.config.docs import (SCHEMA_FILE, generated_files, json_schema, main as docs_main,
-                                        schema_comment)
+from trainer.engine.config.docs import SCHEMA_FILE, generated_files, json_schema, schema_comment
+from trainer.engine.config.docs import main as docs_main
 from trainer.engine.errors import ConfigError
 
 SHIPPED = sorted(CONFIGS.rglob("*.yaml"))

@@ -75,7 +75,8 @@ class _Names:
             return " \\| ".join(json.dumps(v) for v in node["enum"])
         kind = node.get("type", "any")
         if kind == "array":
-            return f"list of {self.type_text(node['items'], top=False)}" if "items" in node else "list"
+            items = node.get("items")
+            return f"list of {self.type_text(items, top=False)}" if items else "list"
         if kind == "object" and isinstance(node.get("additionalProperties"), dict):
             return f"mapping to {self.type_text(node['additionalProperties'], top=False)}"
         if kind == "object":
@@ -84,7 +85,8 @@ class _Names:
         return " ".join([kind, ", ".join(bounds)]) if bounds else kind
 
 
-_BOUNDS = (("exclusiveMinimum", ">"), ("minimum", ">="), ("exclusiveMaximum", "<"), ("maximum", "<="))
+_BOUNDS = (("exclusiveMinimum", ">"), ("minimum", ">="),
+           ("exclusiveMaximum", "<"), ("maximum", "<="))
 
 
 def _rows(node: dict, names: _Names, prefix: str) -> Iterator[tuple[str, str, str, str]]:
