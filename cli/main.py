@@ -9,6 +9,8 @@ from typing import List, Optional
 
 import typer
 
+from trainer.engine.loop.distributed import launched_by_torchrun
+
 from .durations import parse_duration
 from .errors import report_errors
 
@@ -52,6 +54,7 @@ def _progress_mode(quiet: bool) -> str:
 @app.command(epilog=examples(
     "trainer fit configs/mnist.yaml --set fit.epochs=5",
     "trainer fit configs/mnist.yaml --max-time 2h30m   # exit 75 in time; run again to continue",
+    "trainer fit configs/mnist_cnn.yaml --nproc-per-node 2   # DistributedDataParallel",
     "trainer fit configs/mnist.yaml --print-config > resolved.yaml"))
 @report_errors
 def fit(
@@ -64,6 +67,9 @@ def fit(
                                            "much time has passed, e.g. 2h30m."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Override the config's seed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the final summary."),
+    nproc_per_node: Optional[int] = typer.Option(
+        None, "--nproc-per-node", min=1, help="Train with N processes on this machine "
+        "(torchrun + DistributedDataParallel; nccl on GPUs, gloo on CPU)."),
     print_config: bool = PrintConfigOption,
 ) -> None:
     """Train a model; an interrupted run in the same run dir resumes."""
@@ -71,10 +77,15 @@ def fit(
     experiment = _load(config, overrides, seed)
     if print_config:
         return _print_resolved(experiment)
+    if nproc_per_node is not None and not launched_by_torchrun():
+        raise typer.Exit(_launch(nproc_per_node, experiment, config, overrides, run_dir, resume,
+                                 device, max_time, seed, quiet))
     options = FitOptions(run_dir=run_dir, resume=resume, device=device,
                          max_seconds=parse_duration(max_time) if max_time else None,
                          progress=_progress_mode(quiet))
     result = run_fit(experiment, options)
+    if os.environ.get("RANK", "0") != "0":
+        return  # under torchrun, rank 0 reports
     if result.already_finished:
         typer.echo(f"{result.run_dir}: already {result.state.replace('_', ' ')} "
                    f"({result.epochs} epochs); nothing to do")
@@ -84,6 +95,22 @@ def fit(
     if result.test_metrics:
         typer.echo("test: " + ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items()))
     typer.echo(f"run directory: {result.run_dir}")
+
+
+def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: str, device,
+            max_time, seed, quiet: bool) -> int:
+    """Re-run this fit under torchrun, naming the run dir so that every rank uses the same one."""
+    from trainer.engine.state.rundir import next_free_run_dir
+    from .launch import torchrun_fit
+    target = Path(run_dir or Path("runs") / experiment.config.name)
+    if resume == "never" and target.exists():
+        target, resume = next_free_run_dir(target), "auto"
+    args = [str(config), "--run-dir", str(target), "--resume", resume]
+    args += [a for o in overrides or [] for a in ("--set", o)]
+    args += [a for flag, value in (("--device", device), ("--max-time", max_time), ("--seed", seed))
+             if value is not None for a in (flag, str(value))]
+    args += ["--quiet"] if quiet else []
+    return torchrun_fit(nproc, args, target)
 
 
 @app.command(epilog=examples(
