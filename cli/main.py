@@ -172,15 +172,14 @@ def predict(
 ) -> None:
     """Write a checkpoint's predictions for the inputs in a file (format by suffix)."""
     from trainer.engine.data.prediction_io import SUFFIXES, read_inputs, write_predictions
+    from trainer.engine.components import build_models
     from trainer.engine.errors import DataError
-    from trainer.engine.session import load_for_inference, predict_arrays
+    from trainer.engine.session import experiment_from_checkpoint, predict_arrays
     from trainer.engine.state.checkpoint import load_checkpoint
     if output.suffix.lower() not in SUFFIXES:
         raise DataError(f"unsupported output file type '{output.suffix}' (use {', '.join(SUFFIXES)})",
                         str(output))
-    from trainer.engine.config import resolve_experiment
-    from trainer.engine.components import build_models
-    experiment = resolve_experiment(load_checkpoint(ckpt)["config"], {})
+    experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
     model = next(iter(build_models(experiment).values()))
     inputs = read_inputs(input, model.input_names)
     predictions = predict_arrays(ckpt, inputs, batch_size, device)
@@ -220,14 +219,14 @@ def summary(
 ) -> None:
     """Layer table: name, type, output shape, parameters (like Keras model.summary())."""
     from trainer.engine.components import build_models
-    from trainer.engine.config import resolve_experiment
     from trainer.engine.errors import ConfigError
     from trainer.engine.graph import summarize
+    from trainer.engine.session import experiment_from_checkpoint
     from trainer.engine.state.checkpoint import load_checkpoint
     if (config is None) == (ckpt is None):
         raise ConfigError("give either a CONFIG file or --ckpt PATH")
     if ckpt is not None:
-        experiment = resolve_experiment(load_checkpoint(ckpt)["config"], {})
+        experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
     else:
         experiment = _load(config, overrides)
     for name, model in build_models(experiment).items():

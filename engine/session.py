@@ -270,7 +270,10 @@ class _signals_interrupt:
 
 def experiment_from_checkpoint(state: dict[str, Any], config: LoadedExperiment | None = None
                                ) -> LoadedExperiment:
-    return config or resolve_experiment(state["config"], {})
+    """The checkpoint's own config (or `config`); its components are looked up next to the
+    config file the run started from."""
+    source = state.get("config_source")
+    return config or resolve_experiment(state["config"], {}, source=Path(source) if source else None)
 
 
 def load_for_inference(checkpoint_path: Path, config: LoadedExperiment | None, device: str | None,

@@ -237,8 +237,7 @@ class FitLoop:
     def state_dict(self) -> dict[str, Any]:
         recipe = self.recipe
         return {
-            "config": self.experiment.resolved,
-            "config_hash": self.experiment.hash,
+            **self._identity(),
             "models": {n: m.state_dict() for n, m in recipe.models.items()},
             "optimizers": {n: o.state_dict() for n, o in recipe.optimizers.items()},
             "scalers": {n: o.scaler.state_dict() for n, o in recipe.optimizers.items()
@@ -280,6 +279,13 @@ class FitLoop:
         restore_rng(state["rng"])
         self.resumed = True
 
+    def _identity(self) -> dict[str, Any]:
+        """What every checkpoint says about the run: its resolved config, the config's hash,
+        and the config file it came from (where `file.py:Name` components are looked up)."""
+        source = self.experiment.source
+        return {"config": self.experiment.resolved, "config_hash": self.experiment.hash,
+                "config_source": str(Path(source).resolve()) if source else None}
+
     def _train_logs_now(self) -> dict[str, float]:
         """Mid-epoch, the current train logs as numbers (read from the metric state)."""
         if not self.step:
@@ -289,7 +295,7 @@ class FitLoop:
     def save_checkpoint(self, path: Path, weights_only: bool = False) -> None:
         """Called on every rank (a mid-epoch state sums the ranks' metrics); rank 0 writes."""
         if weights_only:
-            state = {"config": self.experiment.resolved, "config_hash": self.experiment.hash,
+            state = {**self._identity(),
                      "models": {n: m.state_dict() for n, m in self.recipe.models.items()}}
         else:
             with global_metric_state(self.recipe.metric_modules(), self.dist if self.step else SINGLE):
