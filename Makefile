@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: install dev mnist test bench clean
+.PHONY: install dev mnist test bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,14 @@ mnist: install
 test: dev
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -q
 
+# Regenerates schema/trainer.schema.json, the configs' yaml-language-server line and the
+# README's config reference from engine/config/schema.py (a test fails when they are stale).
+docs: install
+	$(BIN)/python -m trainer.engine.config.docs
+
 bench: $(BENCH_STAMP)
 	cd bench && KERAS_BACKEND=torch ../$(BIN)/python bench_mnist.py
+	$(BIN)/python bench/bench_data.py
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

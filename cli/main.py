@@ -9,12 +9,24 @@ from typing import List, Optional
 
 import typer
 
+from trainer.engine.loop.distributed import launched_by_torchrun
+
 from .durations import parse_duration
 from .errors import report_errors
+
+
+def examples(*lines: str) -> str:
+    """A command's help epilog: the examples, one per paragraph so they are never rewrapped."""
+    return "[bold]Examples[/bold]\n\n" + "\n\n".join(lines)
+
 
 app = typer.Typer(
     name="trainer",
     help="Train PyTorch models from YAML experiments, Keras-style.",
+    epilog=examples("trainer init --template mnist && trainer fit mnist.yaml",
+                    "trainer runs --sort val_loss",
+                    "trainer plot runs/mnist_mlp runs/mnist_cnn",
+                    "trainer COMMAND --help   # options and examples of one command"),
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
@@ -23,6 +35,8 @@ app = typer.Typer(
 
 SetOption = typer.Option(None, "--set", help="Override a config key: --set fit.epochs=5 (value "
                                               "parsed as YAML); repeatable.")
+PrintConfigOption = typer.Option(False, "--print-config", help="Print the fully resolved config "
+                                 "(defaults filled, --set and ${ENV} applied) as YAML and exit.")
 
 
 def _load(config: Path, overrides: Optional[List[str]], seed: Optional[int] = None):
@@ -37,7 +51,11 @@ def _progress_mode(quiet: bool) -> str:
     return "bar" if sys.stdout.isatty() else "lines"
 
 
-@app.command()
+@app.command(epilog=examples(
+    "trainer fit configs/mnist.yaml --set fit.epochs=5",
+    "trainer fit configs/mnist.yaml --max-time 2h30m   # exit 75 in time; run again to continue",
+    "trainer fit configs/mnist_cnn.yaml --nproc-per-node 2   # DistributedDataParallel",
+    "trainer fit configs/mnist.yaml --print-config > resolved.yaml"))
 @report_errors
 def fit(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
@@ -49,17 +67,25 @@ def fit(
                                            "much time has passed, e.g. 2h30m."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Override the config's seed."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and the final summary."),
+    nproc_per_node: Optional[int] = typer.Option(
+        None, "--nproc-per-node", min=1, help="Train with N processes on this machine "
+        "(torchrun + DistributedDataParallel; nccl on GPUs, gloo on CPU)."),
+    print_config: bool = PrintConfigOption,
 ) -> None:
-    """Train a model; an interrupted run in the same run dir resumes.
-
-    Example: trainer fit configs/mnist.yaml --set fit.epochs=5
-    """
+    """Train a model; an interrupted run in the same run dir resumes."""
     from trainer.engine.session import FitOptions, fit as run_fit
     experiment = _load(config, overrides, seed)
+    if print_config:
+        return _print_resolved(experiment)
+    if nproc_per_node is not None and not launched_by_torchrun():
+        raise typer.Exit(_launch(nproc_per_node, experiment, config, overrides, run_dir, resume,
+                                 device, max_time, seed, quiet))
     options = FitOptions(run_dir=run_dir, resume=resume, device=device,
                          max_seconds=parse_duration(max_time) if max_time else None,
                          progress=_progress_mode(quiet))
     result = run_fit(experiment, options)
+    if os.environ.get("RANK", "0") != "0":
+        return  # under torchrun, rank 0 reports
     if result.already_finished:
         typer.echo(f"{result.run_dir}: already {result.state.replace('_', ' ')} "
                    f"({result.epochs} epochs); nothing to do")
@@ -71,7 +97,26 @@ def fit(
     typer.echo(f"run directory: {result.run_dir}")
 
 
-@app.command()
+def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: str, device,
+            max_time, seed, quiet: bool) -> int:
+    """Re-run this fit under torchrun, naming the run dir so that every rank uses the same one."""
+    from trainer.engine.state.rundir import next_free_run_dir
+    from .launch import torchrun_fit
+    target = Path(run_dir or Path("runs") / experiment.config.name)
+    if resume == "never" and target.exists():
+        target, resume = next_free_run_dir(target), "auto"
+    args = [str(config), "--run-dir", str(target), "--resume", resume]
+    args += [a for o in overrides or [] for a in ("--set", o)]
+    args += [a for flag, value in (("--device", device), ("--max-time", max_time), ("--seed", seed))
+             if value is not None for a in (flag, str(value))]
+    args += ["--quiet"] if quiet else []
+    return torchrun_fit(nproc, args, target)
+
+
+@app.command(epilog=examples(
+    "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt",
+    "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/best.pt --split validation --json",
+    "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt --data holdout.npz"))
 @report_errors
 def evaluate(
     ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file (e.g. runs/x/checkpoints/last.pt)."),
@@ -84,10 +129,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     device: Optional[str] = typer.Option(None, "--device"),
 ) -> None:
-    """Loss and metrics of a checkpoint on a data split.
-
-    Example: trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt --split validation
-    """
+    """Loss and metrics of a checkpoint on a data split."""
     from trainer.engine.errors import ConfigError
     from trainer.engine.session import evaluate_checkpoint
     if split not in ("test", "validation", "train"):
@@ -117,7 +159,9 @@ def _with_test_file(ckpt: Path, experiment, data: Path):
     return resolve_experiment(resolved, {})
 
 
-@app.command()
+@app.command(epilog=examples(
+    "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input x.npy --output p.npy",
+    "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5"))
 @report_errors
 def predict(
     ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file."),
@@ -126,20 +170,16 @@ def predict(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
     device: Optional[str] = typer.Option(None, "--device"),
 ) -> None:
-    """Write a checkpoint's predictions for the inputs in a file.
-
-    Example: trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input x.npy --output p.npy
-    """
+    """Write a checkpoint's predictions for the inputs in a file (format by suffix)."""
     from trainer.engine.data.prediction_io import SUFFIXES, read_inputs, write_predictions
+    from trainer.engine.components import build_models
     from trainer.engine.errors import DataError
-    from trainer.engine.session import load_for_inference, predict_arrays
+    from trainer.engine.session import experiment_from_checkpoint, predict_arrays
     from trainer.engine.state.checkpoint import load_checkpoint
     if output.suffix.lower() not in SUFFIXES:
         raise DataError(f"unsupported output file type '{output.suffix}' (use {', '.join(SUFFIXES)})",
                         str(output))
-    from trainer.engine.config import resolve_experiment
-    from trainer.engine.components import build_models
-    experiment = resolve_experiment(load_checkpoint(ckpt)["config"], {})
+    experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
     model = next(iter(build_models(experiment).values()))
     inputs = read_inputs(input, model.input_names)
     predictions = predict_arrays(ckpt, inputs, batch_size, device)
@@ -150,42 +190,43 @@ def predict(
     typer.echo(f"wrote {output}: {shapes}")
 
 
-@app.command()
+@app.command(epilog=examples(
+    "trainer validate configs/mnist.yaml",
+    "trainer validate configs/mnist.yaml --set fit.batch_size=256 --print-config"))
 @report_errors
 def validate(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
     overrides: Optional[List[str]] = SetOption,
+    print_config: bool = PrintConfigOption,
 ) -> None:
-    """Check a config: schema, model graph, data, one batch through the model. Trains nothing.
-
-    Example: trainer validate configs/mnist.yaml
-    """
+    """Check a config: schema, model graph, data, one batch through the model. Trains nothing."""
     from trainer.engine.validation import validate_experiment
     experiment = _load(config, overrides)
+    if print_config:
+        return _print_resolved(experiment)
     report = validate_experiment(experiment)
     typer.echo(f"{config}: valid ({report})")
 
 
-@app.command()
+@app.command(epilog=examples(
+    "trainer summary configs/mnist.yaml",
+    "trainer summary --ckpt runs/mnist_mlp/checkpoints/last.pt"))
 @report_errors
 def summary(
     config: Optional[Path] = typer.Argument(None, help="Experiment YAML file."),
     ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Summarise a checkpoint's model instead."),
     overrides: Optional[List[str]] = SetOption,
 ) -> None:
-    """Layer table: name, type, output shape, parameters (like Keras model.summary()).
-
-    Example: trainer summary configs/mnist.yaml
-    """
+    """Layer table: name, type, output shape, parameters (like Keras model.summary())."""
     from trainer.engine.components import build_models
-    from trainer.engine.config import resolve_experiment
     from trainer.engine.errors import ConfigError
     from trainer.engine.graph import summarize
+    from trainer.engine.session import experiment_from_checkpoint
     from trainer.engine.state.checkpoint import load_checkpoint
     if (config is None) == (ckpt is None):
         raise ConfigError("give either a CONFIG file or --ckpt PATH")
     if ckpt is not None:
-        experiment = resolve_experiment(load_checkpoint(ckpt)["config"], {})
+        experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
     else:
         experiment = _load(config, overrides)
     for name, model in build_models(experiment).items():
@@ -193,34 +234,89 @@ def summary(
         typer.echo(summarize(model).format())
 
 
-@app.command()
+@app.command(epilog=examples(
+    "trainer runs",
+    "trainer runs runs/ --sort val_loss",
+    "trainer runs --sort=-val_sparse_categorical_accuracy",
+    "trainer runs --json | jq '.[] | {name, best}'"))
 @report_errors
-def runs(directory: Path = typer.Argument(Path("runs"), help="Folder holding run directories.")) -> None:
-    """One line per run: name, state, epoch, best monitored value, path.
-
-    Example: trainer runs runs/
-    """
+def runs(
+    directory: Path = typer.Argument(Path("runs"), help="Folder holding run directories."),
+    sort: Optional[str] = typer.Option(None, "--sort", help="name | state | epochs | best | time "
+                                       "| a logged value (val_loss: lowest first); a leading '-' "
+                                       "sorts from the highest."),
+    as_json: bool = typer.Option(False, "--json", help="Print the runs as a JSON list."),
+) -> None:
+    """Compare runs: state, epochs, best monitored value and epoch, wall time, config differences."""
     from trainer.engine.runs import list_runs
-    rows = list_runs(directory)
-    if not rows:
+    from .tables import runs_table
+    rows = list_runs(directory, sort)
+    if as_json:
+        typer.echo(json.dumps([r.as_json() for r in rows], indent=2))
+    elif not rows:
         typer.echo(f"no runs in {directory}")
-        return
-    header = ("name", "state", "epoch", "best", "path")
-    cells = [(r.name, r.state, str(r.epoch), r.best_text, str(r.path)) for r in rows]
-    widths = [max(len(c[i]) for c in [header, *cells]) for i in range(len(header))]
-    for line in (header, *cells):
-        typer.echo("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())
+    else:
+        typer.echo(runs_table(rows, sort))
 
 
-@app.command()
+@app.command(epilog=examples(
+    "trainer plot runs/mnist_mlp runs/mnist_cnn",
+    "trainer plot runs/* --metric val_sparse_categorical_accuracy --output accuracy.png"))
+@report_errors
+def plot(
+    run_dirs: List[Path] = typer.Argument(..., help="Run directories to overlay."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Logged value to plot (default "
+                                         "val_loss, or loss when a run has no validation)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="PNG file to write "
+                                          "(default plot_<metric>.png)."),
+) -> None:
+    """Overlay one logged value of several runs, per epoch, in a PNG (needs matplotlib).
+
+    Each run also gets its own curves.png when it finishes or is interrupted.
+    """
+    from trainer.engine.errors import TrainerError
+    from trainer.engine.plots import INSTALL_HINT, matplotlib_available, plot_runs
+    if not matplotlib_available():
+        raise TrainerError(f"trainer plot needs matplotlib: {INSTALL_HINT}")
+    plotted, output = plot_runs(run_dirs, metric, output)
+    typer.echo(f"wrote {output}: {plotted} of {len(run_dirs)} run(s)")
+
+
+@app.command(epilog=examples(
+    "trainer init",
+    "trainer init --template mnist_cnn experiments/cnn.yaml",
+    "trainer init --template regression && trainer fit regression.yaml"))
+@report_errors
+def init(
+    path: Optional[Path] = typer.Argument(None, help="Where to write the config (default "
+                                          "<template>.yaml)."),
+    template: str = typer.Option("mnist", "--template", "-t", help="mnist | mnist_cnn | "
+                                 "regression | gan | multi_io."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write a commented starter config that validates and trains as it is."""
+    from trainer.engine.templates import write_template
+    path = path or Path(f"{template}.yaml")
+    written = write_template(template, path, overwrite=force)
+    typer.echo(f"wrote {', '.join(map(str, written))}")
+    typer.echo(f"next: trainer validate {path} && trainer fit {path}")
+
+
+@app.command(epilog=examples(
+    "trainer schema > trainer.schema.json",
+    "# then, first line of a config:  # yaml-language-server: $schema=trainer.schema.json"))
 @report_errors
 def schema() -> None:
-    """Print the JSON Schema of the config (for editors: yaml-language-server).
+    """Print the JSON Schema of the config (for editors: yaml-language-server)."""
+    from trainer.engine.config.docs import schema_text
+    typer.echo(schema_text(), nl=False)
 
-    Example: trainer schema > trainer.schema.json
-    """
-    from trainer.engine.config.schema import Experiment
-    typer.echo(json.dumps(Experiment.model_json_schema(), indent=2))
+
+def _print_resolved(experiment) -> None:
+    """The resolved config as YAML; fed back to trainer it gives the same config (and hash)."""
+    import yaml
+    typer.echo(f"# resolved config (config hash {experiment.hash})")
+    typer.echo(yaml.safe_dump(experiment.resolved, sort_keys=False), nl=False)
 
 
 def main() -> None:

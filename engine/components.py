@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from .config import LoadedExperiment
-from .data import DataSplits, load_data
-from .errors import ConfigError, DataError
+from .data import DataSplits, check_data_fits, load_data
+from .errors import ConfigError
 from .graph import GraphModel, build_model
 from .losses import CompiledLoss
 from .metrics import CompiledMetrics
@@ -60,21 +60,22 @@ def _build_models(cfg: Any) -> dict[str, GraphModel]:
 
 
 def build_components(experiment: LoadedExperiment, device: torch.device,
-                     splits: tuple[str, ...] = ("train", "validation", "test")) -> Components:
-    """`file.py:Name` components are looked up next to the config file, then in the cwd."""
+                     splits: tuple[str, ...] = ("train", "validation", "test"),
+                     data_state: dict[str, Any] | None = None) -> Components:
+    """`file.py:Name` components are looked up next to the config file, then in the cwd.
+    `data_state` holds fitted transform statistics from a checkpoint."""
     with component_search_dirs(*config_dirs(experiment)):
-        return _build_components(experiment, device, splits)
+        return _build_components(experiment, device, splits, data_state)
 
 
 def _build_components(experiment: LoadedExperiment, device: torch.device,
-                      splits: tuple[str, ...]) -> Components:
+                      splits: tuple[str, ...], data_state: dict[str, Any] | None) -> Components:
     cfg = experiment.config
     recipe_cls, options = recipe_class(experiment)
     models = recipe_models(experiment, recipe_cls, build_models(experiment))
     main = models[next(iter(models))]
-    data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits)
+    data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits, data_state)
     check_data_fits(data, main)
-    check_sample_weights(data)
     if data.validation is not None and not recipe_cls.implements("test_step"):
         raise experiment.config_error(
             f"recipe {recipe_cls.__name__} has no test_step, so it cannot validate; remove "
@@ -182,34 +183,6 @@ def class_weights(spec: Any, data: DataSplits, model: GraphModel, device: torch.
                 raise ConfigError(f"class weights must be >= 0, got {w}", f"fit.class_weight.{cls}")
             weights[int(cls)] = w
     return torch.tensor(weights, dtype=torch.float32, device=device)
-
-
-def check_sample_weights(data: DataSplits) -> None:
-    """Sample weights must be finite and >= 0 (Keras would silently train on nonsense)."""
-    for split_name in ("train", "validation", "test"):
-        split = getattr(data, split_name)
-        weights = None if split is None else split.sample_weight
-        if weights is not None and not (np.isfinite(weights).all() and (weights >= 0).all()):
-            raise DataError(f"the {split_name} sample weights must be finite and >= 0",
-                            split.origin)
-
-
-def check_data_fits(data: DataSplits, model: GraphModel) -> None:
-    """Each split's input arrays must match the model's input shapes (None = any size)."""
-    for split_name in ("train", "validation", "test"):
-        split = getattr(data, split_name)
-        if split is None:
-            continue
-        if len(split) == 0:
-            raise DataError(f"the {split_name} split is empty", split.origin)
-        for name, expected in model.input_shapes.items():
-            if name not in split.x:
-                raise DataError(f"no data for model input '{name}'", split.origin)
-            got = split.x[name].shape[1:]
-            if len(got) != len(expected) or any(e is not None and e != g for e, g in zip(expected, got)):
-                raise DataError(f"{split_name} inputs for '{name}' have shape {list(got)} per "
-                                f"sample; the model expects {list(expected)} (add a reshape "
-                                f"transform under data.transforms?)", split.origin, name)
 
 
 def _accepted(cls: type, context: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ finished / refuse, build everything (errors surface before anything is written),
 record and finish. Also `evaluate` and `predict` of a checkpoint."""
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import time
@@ -20,18 +21,22 @@ from .callbacks.progress import EpochLines, ProgressBar
 from .callbacks.recorder import RunRecorder, best_monitored
 from .components import build_components
 from .config import LoadedExperiment, config_diff, resolve_experiment
-from .data import ArraySplit, DeviceBatches
+from .data import ArraySplit, make_batches
 from .data.splits import transform_inputs
 from .errors import CheckpointError, ConfigError, RunDirError, TrainingDiverged, TrainingInterrupted
+from .loop.acceleration import accelerate
 from .loop.device import resolve_device
+from .loop.distributed import (DistContext, from_main, init_distributed, shutdown_distributed,
+                               wrap_models)
 from .registry import component_search_dirs
 from .loop.evaluate import evaluate_batches, predict_batches
 from .loop.fit import FitLoop
+from .plots import record_curves
 from .state.atomic import atomic_write_json
 from .state.checkpoint import load_checkpoint
 from .state.lock import RunLock
 from .state.rng import seed_everything
-from .state.rundir import FINISHED_STATES, RunDir, next_free_run_dir
+from .state.rundir import FINISHED_STATES, RunDir, WorkerRunDir, next_free_run_dir
 from .state.weights import save_weights_h5
 
 # Keys that may change between invocations of the same run without changing what it computes.
@@ -64,34 +69,50 @@ class FitResult:
 
 def fit(experiment: LoadedExperiment, options: FitOptions) -> FitResult:
     """Everything that can be wrong with the config, data or run dir is found before the run
-    dir is touched; the decision to resume is taken again under the lock."""
+    dir is touched; the decision to resume is taken again under the lock. Under torchrun every
+    rank runs this; rank 0 alone writes."""
     cfg = experiment.config
-    run_dir = RunDir(options.run_dir or Path("runs") / cfg.name)
-    if options.resume == "never" and run_dir.path.exists():
-        run_dir = RunDir(next_free_run_dir(run_dir.path))
-    checkpoint_path = None
-    if run_dir.exists():
-        _refuse_changed_config(run_dir.read_config(), experiment, str(run_dir.config))
-    if options.resume not in ("auto", "never"):
-        checkpoint_path = Path(options.resume)
-        _refuse_changed_config(load_checkpoint(checkpoint_path)["config"], experiment,
-                               options.resume)
-    elif (done := _already_finished(run_dir)) is not None:
-        return done
+    dist, device = init_distributed(resolve_device(options.device or cfg.device))
+    try:
+        run_dir = RunDir(options.run_dir or Path("runs") / cfg.name)
+        if options.resume == "never" and run_dir.path.exists():
+            run_dir = RunDir(from_main(next_free_run_dir(run_dir.path), dist))
+        checkpoint_path = None
+        if run_dir.exists():
+            _refuse_changed_config(run_dir.read_config(), experiment, str(run_dir.config))
+        if options.resume not in ("auto", "never"):
+            checkpoint_path = Path(options.resume)
+            _refuse_changed_config(load_checkpoint(checkpoint_path)["config"], experiment,
+                                   options.resume)
+        elif (done := _already_finished(run_dir)) is not None:
+            return done
+        return _fit_on_device(experiment, options, run_dir, checkpoint_path, dist, device)
+    finally:
+        shutdown_distributed(dist)
 
-    device = resolve_device(options.device or cfg.device)
+
+def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: RunDir,
+                   checkpoint_path: Path | None, dist: DistContext, device: torch.device
+                   ) -> FitResult:
+    cfg = experiment.config
+    if not dist.is_main:
+        run_dir = WorkerRunDir(run_dir.path)
     seed_everything(cfg.seed)
     torch.use_deterministic_algorithms(cfg.deterministic, warn_only=False)
     components = build_components(experiment, device)
+    accelerate(components.models, cfg, components.device)
+    wrap_models(components.models, dist, components.device)
     with component_search_dirs(*_config_dir(experiment)):
         user_callbacks = build_callbacks(cfg.fit.callbacks)
     separator = next((c.separator for c in user_callbacks
                       if isinstance(c, CSVLogger) and c.filename is None), ",")
-    callbacks = [*user_callbacks, *_progress(options), RunRecorder(separator)]
-    loop = FitLoop(components, callbacks, run_dir, options.max_seconds, started=options.started)
+    progress = _progress(options) if dist.is_main else []
+    callbacks = [*user_callbacks, *progress, RunRecorder(separator)]
+    loop = FitLoop(components, callbacks, run_dir, options.max_seconds, started=options.started,
+                   dist=dist)
 
     run_dir.create()
-    with RunLock(run_dir.path) as lock:
+    with (RunLock(run_dir.path) if dist.is_main else contextlib.nullcontext(NO_LOCK)) as lock:
         if checkpoint_path is None and options.resume == "auto":
             # Another process may have finished or advanced the run while we were building.
             if (done := _already_finished(run_dir)) is not None:
@@ -112,6 +133,13 @@ def fit(experiment: LoadedExperiment, options: FitOptions) -> FitResult:
             return _train(experiment, loop, run_dir, log)
         finally:
             run_dir.close_logger()
+
+
+class _NoLock:
+    took_over_from = None
+
+
+NO_LOCK = _NoLock()  # ranks other than 0 under torchrun: rank 0 holds the run's lock
 
 
 def _already_finished(run_dir: RunDir) -> FitResult | None:
@@ -166,22 +194,29 @@ def _record_end(run_dir: RunDir, loop: FitLoop, state: str, reason: str, log: Ca
         run_dir.event(state, reason=reason)
     except RunDirError:
         pass
+    if loop.is_main:
+        record_curves(run_dir.path, loop.log)
 
 
 def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
     """Idempotent: a run killed while finishing finishes on the next invocation."""
     components = loop.components
     next(c for c in loop.callbacks.callbacks if isinstance(c, RunRecorder)).write_history()
-    save_weights_h5(run_dir.weights, loop.recipe.models)
+    if loop.is_main:
+        save_weights_h5(run_dir.weights, loop.recipe.models)
     test_metrics = None
     if components.data.test is not None and loop.recipe.implements("test_step"):
-        batches = DeviceBatches(components.data.test, loop.cfg.evaluate.batch_size
-                                or loop.cfg.fit.batch_size, loop.device)
+        batches = loop.batches(components.data.test,
+                               loop.cfg.evaluate.batch_size or loop.cfg.fit.batch_size)
         test_metrics = loop.evaluate(batches)
-        atomic_write_json(run_dir.metrics, test_metrics)
+        if loop.is_main:
+            atomic_write_json(run_dir.metrics, test_metrics)
     run_dir.write_status(outcome, **_position(loop))
     run_dir.event(outcome, epochs=len(loop.epochs_done), test=test_metrics)
-    last = {k: v[-1] for k, v in loop.history.items() if v}
+    if loop.is_main:
+        record_curves(run_dir.path, loop.log)
+    # The last epoch's logs: no val_ keys when it did not validate (validation_freq).
+    last = {k: v[-1] for k, v in loop.history.items() if v and v[-1] is not None}
     return FitResult(outcome, run_dir.path, len(loop.epochs_done), last, test_metrics)
 
 
@@ -235,14 +270,18 @@ class _signals_interrupt:
 
 def experiment_from_checkpoint(state: dict[str, Any], config: LoadedExperiment | None = None
                                ) -> LoadedExperiment:
-    return config or resolve_experiment(state["config"], {})
+    """The checkpoint's own config (or `config`); its components are looked up next to the
+    config file the run started from."""
+    source = state.get("config_source")
+    return config or resolve_experiment(state["config"], {}, source=Path(source) if source else None)
 
 
 def load_for_inference(checkpoint_path: Path, config: LoadedExperiment | None, device: str | None,
                        splits: tuple[str, ...]) -> tuple[Any, LoadedExperiment]:
     state = load_checkpoint(checkpoint_path)
     experiment = experiment_from_checkpoint(state, config)
-    components = build_components(experiment, resolve_device(device or experiment.config.device), splits)
+    components = build_components(experiment, resolve_device(device or experiment.config.device),
+                                  splits, state.get("data"))
     for name, model in components.models.items():
         try:
             model.load_state_dict(state["models"][name])
@@ -261,8 +300,8 @@ def evaluate_checkpoint(checkpoint_path: Path, config: LoadedExperiment | None, 
     if data is None:
         raise ConfigError(f"the config has no {split} split", f"data.{split}")
     cfg = experiment.config
-    batches = DeviceBatches(data, batch_size or cfg.evaluate.batch_size or cfg.fit.batch_size,
-                            components.device)
+    batches = make_batches(data, batch_size or cfg.evaluate.batch_size or cfg.fit.batch_size,
+                           components.device)
     return evaluate_batches(components.recipe, batches, precision=cfg.precision)
 
 
@@ -270,7 +309,8 @@ def predict_arrays(checkpoint_path: Path, x: dict[str, np.ndarray], batch_size: 
                    device: str | None = None) -> Any:
     components, experiment = load_for_inference(checkpoint_path, None, device, ())
     cfg = experiment.config
-    split = transform_inputs(ArraySplit(x, None), cfg.data, components.models[components.main_model])
-    batches = DeviceBatches(split, batch_size or cfg.predict.batch_size or cfg.evaluate.batch_size
-                            or cfg.fit.batch_size, components.device)
+    split = transform_inputs(ArraySplit(x, None), cfg.data, components.models[components.main_model],
+                             components.data.state_dict())
+    batches = make_batches(split, batch_size or cfg.predict.batch_size or cfg.evaluate.batch_size
+                           or cfg.fit.batch_size, components.device)
     return predict_batches(components.recipe, batches, cfg.precision)

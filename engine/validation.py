@@ -6,7 +6,7 @@ import torch
 
 from .components import build_components
 from .config import LoadedExperiment
-from .data import DeviceBatches
+from .data import make_batches
 from .errors import ConfigError
 from .loop.device import resolve_device
 
@@ -20,8 +20,8 @@ def validate_experiment(experiment: LoadedExperiment) -> str:
     split = components.data.train or components.data.test
     if split is None:
         raise ConfigError("the config has no training or test data", "data")
-    batch = next(DeviceBatches(split.slice(0, cfg.fit.batch_size), cfg.fit.batch_size,
-                               components.device).epoch(0))
+    batch = next(make_batches(split.slice(0, cfg.fit.batch_size), cfg.fit.batch_size,
+                              components.device).epoch(0))
     with torch.no_grad():
         for model in components.models.values():
             model.eval()

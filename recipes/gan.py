@@ -8,9 +8,8 @@ a grid of digits generated from fixed latent points is written to `samples/epoch
 """
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -38,8 +37,6 @@ class GAN(Recipe):
             raise ConfigError(f"label_noise must be >= 0, got {label_noise}", "recipe.label_noise")
         if samples < 0:
             raise ConfigError(f"samples must be >= 0, got {samples}", "recipe.samples")
-        self.discriminator = models["discriminator"]
-        self.generator = models["generator"]
         latent_shapes = list(self.generator.input_shapes.values())
         if len(latent_shapes) != 1 or None in latent_shapes[0]:
             raise ConfigError("the generator needs one input of fixed shape (the latent vector)",
@@ -53,13 +50,23 @@ class GAN(Recipe):
         self.d_loss = self.tracker("d_loss")
         self.g_loss = self.tracker("g_loss")
 
+    # Read through the dict: under torchrun the loop swaps in DDP wrappers after __init__.
+    @property
+    def discriminator(self) -> nn.Module:
+        return self.models["discriminator"]
+
+    @property
+    def generator(self) -> nn.Module:
+        return self.models["generator"]
+
     def latent(self, n: int) -> torch.Tensor:
         return torch.randn((n, *self.latent_shape), generator=self.noise, device=self.device)
 
     def train_step(self, batch: Any) -> Mapping[str, torch.Tensor]:
         real = batch.x
         n = real.shape[0]
-        generated = self.generator(self.latent(n)).detach()
+        with torch.no_grad():  # no graph, and no DDP gradient sync expected for it
+            generated = self.generator(self.latent(n))
         labels = torch.cat([torch.ones(n, 1, device=self.device),
                             torch.zeros(n, 1, device=self.device)])
         labels = labels + self.label_noise * torch.rand(labels.shape, generator=self.noise,
@@ -67,11 +74,12 @@ class GAN(Recipe):
         d_loss, _ = self.loss(labels, self.discriminator(torch.cat([generated, real])))
         self.minimize(d_loss, self.optimizers["discriminator"])
 
+        # Only the generator is updated; the discriminator's gradients from this backward are
+        # cleared by its optimizer before its next update.
         misleading_labels = torch.zeros(n, 1, device=self.device)
-        with frozen(self.discriminator):
-            predictions = self.discriminator(self.generator(self.latent(n)))
-            g_loss, _ = self.loss(misleading_labels, predictions)
-            self.minimize(g_loss, self.optimizers["generator"])
+        predictions = self.discriminator(self.generator(self.latent(n)))
+        g_loss, _ = self.loss(misleading_labels, predictions)
+        self.minimize(g_loss, self.optimizers["generator"])
 
         self.d_loss.update_state(d_loss)
         self.g_loss.update_state(g_loss)
@@ -104,18 +112,9 @@ class SampleGrid(Callback):
         self.gan = gan
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        if not self.loop.is_main:
+            return
         images = self.gan.sample_images().numpy()
         write_png(self.loop.run_dir.path / "samples" / f"epoch_{epoch + 1:03d}.png",
                   image_grid(images))
 
-
-@contextlib.contextmanager
-def frozen(module: nn.Module) -> Iterator[None]:
-    """No parameter gradients for `module` inside the block (its inputs still get them)."""
-    flags = [p.requires_grad for p in module.parameters()]
-    module.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for param, flag in zip(module.parameters(), flags):
-            param.requires_grad_(flag)

@@ -31,7 +31,7 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         path = self._path()
-        if path is None:
+        if path is None or not self.loop.is_main:
             return
         history, epochs = self.loop.history, self.loop.epochs_done
         keys = list(history)

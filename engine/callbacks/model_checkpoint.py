@@ -65,14 +65,15 @@ class ModelCheckpoint(MonitorCallback):
             else:
                 self.best = current
         if path.suffix == ".h5":
-            save_weights_h5(path, self.loop.recipe.models)
+            if self.loop.is_main:
+                save_weights_h5(path, self.loop.recipe.models)
         else:
             self.loop.save_checkpoint(path, weights_only=self.save_weights_only)
         self.say(f"Epoch {epoch + 1}: saved {path}")
         if str(path) in self.saved:
             self.saved.remove(str(path))
         self.saved.append(str(path))
-        if self.keep is not None:
+        if self.keep is not None and self.loop.is_main:
             while len(self.saved) > self.keep:
                 Path(self.saved.pop(0)).unlink(missing_ok=True)
 

@@ -37,13 +37,15 @@ class TensorBoard(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.loop.global_step
-        if step % self.update_freq:
+        if step % self.update_freq or not self.loop.is_main:
             return
         writer = self._writer("train")
         for name, value in (logs or {}).items():
             writer.add_scalar(f"batch_{name}", float(value), step)
 
     def on_epoch_end(self, epoch, logs=None):
+        if not self.loop.is_main:
+            return
         for name, value in (logs or {}).items():
             if name == "seconds":
                 continue

@@ -15,6 +15,10 @@ Component = Union[str, dict[str, Any]]
 Shape = list[Optional[int]]
 KeyMap = Union[str, int, list[Union[str, int]], dict[str, Union[str, int]]]
 
+# What the validators below check, said in JSON Schema for editors (documentation only).
+INTEGER_KEY = {"pattern": r"^\s*[+-]?\d+\s*$"}
+FOLDER_NAME = r"^(?!\.\.?$)[^/]+$"
+
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -32,7 +36,8 @@ class SplitSpec(Section):
         None, description="input key/column, or a mapping input name -> key for several inputs")
     y: Optional[KeyMap] = Field(
         None, description="target key/column, or a mapping output name -> key for several outputs")
-    sample_weight: Optional[Union[str, int]] = Field(None, description="per-sample weight key")
+    sample_weight: Optional[Union[str, int]] = Field(
+        None, description="per-sample weight key or column (npy/idx: a file of weights)")
     x_path: Optional[str] = Field(None, description="npy/idx: file holding the inputs")
     y_path: Optional[str] = Field(None, description="npy/idx: file holding the targets")
     header: Optional[bool] = Field(None, description="csv: first row is a header (auto-detected)")
@@ -43,7 +48,7 @@ class SplitSpec(Section):
     features: Optional[int] = Field(None, gt=0, description="synthetic: input features")
     classes: Optional[int] = Field(None, gt=1, description="synthetic: number of classes")
     noise: Optional[float] = Field(None, ge=0, description="synthetic: noise std")
-    seed: Optional[int] = Field(None, description="synthetic: generator seed (default: top seed)")
+    seed: Optional[int] = Field(None, description="synthetic: generator seed (default 0)")
     limit: Optional[int] = Field(None, gt=0, description="use only the first N samples")
 
 
@@ -55,11 +60,12 @@ class DataConfig(Section):
         None, description="validation data (else fit.validation_split)")
     test: Optional[SplitSpec] = Field(None, description="test data, evaluated after fit")
     transforms: dict[str, list[Component]] = Field(
-        default_factory=dict,
+        {},
         description="per input/target key ('x', 'y' or a name): list of transforms applied in order")
-    allow_nan: bool = Field(False, description="accept NaN/inf in inputs")
+    allow_nan: bool = Field(False, description="accept NaN/inf in inputs, targets and weights")
     memory_budget: Optional[Union[int, str]] = Field(
-        None, description="bytes (or '2GB'); HDF5 files larger than this stream from disk")
+        None, description="bytes (or '512MB', '2GiB'); HDF5 splits larger than this stream "
+                          "from disk (default: a quarter of RAM)")
 
 
 class ModelConfig(Section):
@@ -98,8 +104,9 @@ class FitConfig(Section):
         0.0, ge=0.0, lt=1.0, description="hold out the last fraction of train (before shuffling)")
     shuffle: bool = Field(True, description="reshuffle the training data every epoch")
     class_weight: Optional[Union[dict[int, float], Literal["balanced"]]] = Field(
-        None, description="class index -> weight, or 'balanced'")
-    callbacks: list[Component] = Field(default_factory=list, description="callbacks in order")
+        None, description="class index -> weight, or 'balanced'",
+        json_schema_extra=lambda schema: schema["anyOf"][0].update(propertyNames=INTEGER_KEY))
+    callbacks: list[Component] = Field([], description="callbacks in order")
     steps_per_epoch: Optional[int] = Field(None, gt=0, description="steps per epoch")
     validation_steps: Optional[int] = Field(None, gt=0, description="validation steps per epoch")
     validation_freq: int = Field(1, gt=0, description="validate every N epochs")
@@ -110,21 +117,29 @@ class FitConfig(Section):
 
 
 class EvaluateConfig(Section):
+    """`trainer evaluate` and the test-split evaluation after fit."""
+
     batch_size: Optional[int] = Field(None, gt=0, description="default fit.batch_size")
 
 
 class PredictConfig(Section):
+    """`trainer predict`."""
+
     batch_size: Optional[int] = Field(None, gt=0, description="default evaluate.batch_size")
 
 
 class Experiment(Section):
     """A whole experiment: what `trainer fit` runs."""
 
-    name: str = Field(description="run name; the run dir defaults to runs/<name>")
+    name: str = Field(description="run name; the run dir defaults to runs/<name>",
+                      json_schema_extra={"pattern": FOLDER_NAME})
     seed: int = Field(0, description="seed of every random number generator")
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N | mps")
     precision: Literal["32", "bf16-mixed", "16-mixed"] = Field("32", description="numeric precision")
     deterministic: bool = Field(False, description="use deterministic algorithms only")
+    channels_last: bool = Field(
+        False, description="keep convolutional models in channels-last memory format (faster on "
+                           "recent GPUs with mixed precision)")
     recipe: Component = Field("supervised", description="training step: a built-in name or file.py:Class")
     data: DataConfig = Field(description="data sources")
     model: Optional[ModelConfig] = Field(None, description="the model (single-model recipes)")
@@ -134,8 +149,7 @@ class Experiment(Section):
     fit: FitConfig = Field(default_factory=FitConfig, description="training settings")
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig, description="evaluation settings")
     predict: PredictConfig = Field(default_factory=PredictConfig, description="prediction settings")
-    recipe_args: dict[str, Any] = Field(
-        default_factory=dict, description="extra arguments passed to the recipe")
+    recipe_args: dict[str, Any] = Field({}, description="extra arguments passed to the recipe")
 
     @field_validator("name")
     @classmethod

@@ -1,5 +1,5 @@
-"""Files for `trainer predict`: inputs read from .npy/.npz/.h5/.csv, predictions written in the
-format the output file's suffix names."""
+"""Files for `trainer predict`: inputs read from .npy/.npz/.h5/.csv (a header row is detected),
+predictions written in the format the output file's suffix names."""
 from __future__ import annotations
 
 import io
@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..state.atomic import atomic_write
+from .csv_source import read_table
 
 SUFFIXES = (".h5", ".hdf5", ".npy", ".npz", ".csv")
 
@@ -26,7 +27,7 @@ def read_inputs(path: Path, input_names: list[str]) -> dict[str, np.ndarray]:
         if suffix == ".npy":
             return {input_names[0]: np.load(path, allow_pickle=False)}
         if suffix == ".csv":
-            return {input_names[0]: np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)}
+            return {input_names[0]: read_table(str(path))}
         if suffix == ".npz":
             with np.load(path, allow_pickle=False) as archive:
                 return _pick(dict(archive), input_names, str(path))

@@ -1,19 +1,30 @@
-"""Sources: a SplitSpec -> an ArraySplit keyed by the model's input and output names."""
+"""Sources: a SplitSpec -> the split's raw arrays keyed by the model's input and output names
+(an ArraySplit in memory, or a StreamSplit for an HDF5 split above the memory budget)."""
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from ..errors import ConfigError
+from .array_files import load_array_files, load_npz
 from .arrays import ArraySplit
+from .csv_source import load_csv
+from .hdf5_source import load_hdf5
 from .mnist import load_mnist
+from .stream_split import StreamSplit
 from .synthetic import generate
 
 
-def load_split(spec: Any, key_path: str, input_names: list[str],
-               output_names: list[str]) -> ArraySplit:
-    if spec.source == "mnist":
+def load_split(spec: Any, key_path: str, input_names: list[str], output_names: list[str],
+               budget: int) -> ArraySplit | StreamSplit:
+    if spec.source == "hdf5":
+        split = load_hdf5(spec, key_path, input_names, output_names, budget)
+    elif spec.source == "npz":
+        split = load_npz(spec, key_path, input_names, output_names)
+    elif spec.source in ("npy", "idx"):
+        split = load_array_files(spec, key_path, input_names, output_names)
+    elif spec.source == "csv":
+        split = load_csv(spec, key_path, input_names, output_names)
+    elif spec.source == "mnist":
         if spec.split is None:
             raise ConfigError("source mnist needs 'split: train' or 'split: test'", f"{key_path}.split")
         images, labels = load_mnist(spec.split)
@@ -25,34 +36,8 @@ def load_split(spec: Any, key_path: str, input_names: list[str],
                               "regression or multi_io)", f"{key_path}.generator")
         split = generate(spec.generator, spec.samples or 1000, spec.features, spec.classes,
                          spec.noise, 0 if spec.seed is None else spec.seed, input_names, output_names)
-    elif spec.source == "npz":
-        split = _load_npz(spec, key_path, input_names, output_names)
     else:
-        raise ConfigError(f"source '{spec.source}' is not supported yet", f"{key_path}.source")
+        raise ConfigError(f"source '{spec.source}' is not supported", f"{key_path}.source")
+    if isinstance(split, ArraySplit):
+        split.check_lengths()
     return split.slice(0, spec.limit) if spec.limit else split
-
-
-def _load_npz(spec: Any, key_path: str, input_names: list[str], output_names: list[str]) -> ArraySplit:
-    from ..errors import DataError
-    if not spec.path:
-        raise ConfigError("source npz needs 'path'", f"{key_path}.path")
-    try:
-        archive = np.load(spec.path)
-    except FileNotFoundError:
-        raise DataError("file not found", spec.path) from None
-
-    def pick(key: Any) -> np.ndarray:
-        if key not in archive:
-            raise DataError(f"no array '{key}' (arrays: {', '.join(archive.files)})", spec.path, str(key))
-        return archive[key]
-
-    x = _map(spec.x or "x", input_names, pick)
-    y = _map(spec.y or "y", output_names, pick) if (spec.y or "y" in archive) else None
-    weights = pick(spec.sample_weight) if spec.sample_weight else None
-    return ArraySplit(x, y, weights, spec.path)
-
-
-def _map(keys: Any, names: list[str], pick) -> dict[str, np.ndarray]:
-    if isinstance(keys, dict):
-        return {name: pick(key) for name, key in keys.items()}
-    return {names[0]: pick(keys)}

@@ -1,35 +1,48 @@
-"""The train / validation / test splits of an experiment, transformed and ready to batch."""
+"""The train / validation / test splits of an experiment: loaded, cut (`validation_split`),
+transforms fitted on the training part only, then applied (eagerly in memory, lazily for
+streamed HDF5)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from ..errors import ConfigError, DataError
 from .arrays import ArraySplit
+from .budget import memory_budget
+from .data_transforms import DataTransforms
 from .sources import load_split
-from .transforms import build_transforms
+from .stream_split import StreamSplit
+
+Split = ArraySplit | StreamSplit
 
 
 @dataclass
 class DataSplits:
-    train: ArraySplit | None
-    validation: ArraySplit | None
-    test: ArraySplit | None
+    train: Split | None
+    validation: Split | None
+    test: Split | None
+    transforms: DataTransforms | None = None
+    allow_nan: bool = False
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint keeps: the fitted transform statistics."""
+        return {"transforms": self.transforms.state_dict() if self.transforms else {}}
 
 
 def load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names: list[str],
-              which: tuple[str, ...] = ("train", "validation", "test")) -> DataSplits:
-    transforms = {key: build_transforms(specs, f"data.transforms.{key}")
-                  for key, specs in data_cfg.transforms.items()}
+              which: tuple[str, ...] = ("train", "validation", "test"),
+              state: dict[str, Any] | None = None) -> DataSplits:
+    """`state` (a checkpoint's `data` entry) supplies fitted statistics instead of the train split."""
+    transforms = DataTransforms(data_cfg.transforms, input_names, output_names)
+    if state:
+        transforms.load_state_dict(state.get("transforms", {}))
+    budget = memory_budget(data_cfg.memory_budget)
 
-    def load(name: str) -> ArraySplit | None:
+    def load(name: str) -> Split | None:
         spec = getattr(data_cfg, name)
         if spec is None:
             return None
-        split = load_split(spec, f"data.{name}", input_names, output_names)
-        return _transform(split, transforms, input_names, output_names)
+        return load_split(spec, f"data.{name}", input_names, output_names, budget)
 
     train = load("train") if ("train" in which or "validation" in which) else None
     validation = load("validation") if "validation" in which else None
@@ -44,26 +57,26 @@ def load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names:
                             f"of {len(train)} samples", train.origin)
         train, validation = train.slice(0, cut), train.slice(cut)
     test = load("test") if "test" in which else None
-    return DataSplits(train if "train" in which else None, validation, test)
+    transforms.fit(train)
+    return DataSplits(*(_transformed(s, transforms) for s in
+                        (train if "train" in which else None, validation, test)),
+                      transforms, data_cfg.allow_nan)
 
 
-def transform_inputs(split: ArraySplit, data_cfg: Any, model: Any) -> ArraySplit:
-    """Apply the config's input transforms to arrays given at predict time."""
-    transforms = {key: build_transforms(specs, f"data.transforms.{key}")
-                  for key, specs in data_cfg.transforms.items()}
-    return _transform(split, transforms, model.input_names, model.output_names)
+def transform_inputs(split: ArraySplit, data_cfg: Any, model: Any,
+                     state: dict[str, Any] | None = None) -> ArraySplit:
+    """Apply the config's input transforms (statistics from a checkpoint's `data` state) to
+    arrays given at predict time."""
+    transforms = DataTransforms(data_cfg.transforms, model.input_names, model.output_names)
+    if state:
+        transforms.load_state_dict(state.get("transforms", {}))
+    return transforms.apply(split)
 
 
-def _transform(split: ArraySplit, transforms: dict[str, list], input_names: list[str],
-               output_names: list[str]) -> ArraySplit:
-    def apply(arrays: dict[str, np.ndarray], generic: str, names: list[str]) -> dict[str, np.ndarray]:
-        out = {}
-        for name, array in arrays.items():
-            steps = transforms.get(name) or (transforms.get(generic, []) if len(names) == 1 else [])
-            for step in steps:
-                array = step(array)
-            out[name] = array
-        return out
-
-    y = None if split.y is None else apply(split.y, "y", output_names)
-    return ArraySplit(apply(split.x, "x", input_names), y, split.sample_weight, split.origin)
+def _transformed(split: Split | None, transforms: DataTransforms) -> Split | None:
+    if split is None:
+        return None
+    if isinstance(split, StreamSplit):
+        split.transforms = transforms
+        return split
+    return transforms.apply(split)

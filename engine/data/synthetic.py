@@ -1,4 +1,6 @@
-"""Synthetic data for examples and tests, fully determined by its seed.
+"""Synthetic data for examples and tests. The seed draws the samples; the problem itself
+(class centres, regression weights) depends only on its sizes, so a train split and a test split
+with different seeds are samples of the same task.
 
 - linear: the TensorFlow basic-training-loop guide's y = 3x + 2 + N(0, noise) (1 feature).
 - classification: Gaussian blobs, one per class (integer labels).
@@ -24,7 +26,7 @@ def generate(generator: str, samples: int, features: int | None, classes: int | 
         return ArraySplit({input_names[0]: x}, {output_names[0]: y.astype(np.float32)}, None, origin)
     if generator == "classification":
         n_classes, n_features = classes or 2, features or 2
-        centers = rng.normal(scale=3.0, size=(n_classes, n_features))
+        centers = _task_rng(n_features, n_classes).normal(scale=3.0, size=(n_classes, n_features))
         labels = rng.integers(0, n_classes, size=samples)
         x = centers[labels] + rng.normal(scale=1.0 if noise is None else noise,
                                          size=(samples, n_features))
@@ -32,7 +34,7 @@ def generate(generator: str, samples: int, features: int | None, classes: int | 
                           {output_names[0]: labels.astype(np.int64)}, None, origin)
     if generator == "regression":
         n_features = features or 8
-        w = rng.normal(size=(n_features, 1))
+        w = _task_rng(n_features).normal(size=(n_features, 1))
         x = rng.normal(size=(samples, n_features))
         y = x @ w + 0.5 + rng.normal(scale=0.1 if noise is None else noise, size=(samples, 1))
         return ArraySplit({input_names[0]: x.astype(np.float32)},
@@ -47,3 +49,7 @@ def generate(generator: str, samples: int, features: int | None, classes: int | 
         y = dict(zip(output_names, (score, onehot)))
         return ArraySplit(x, y, None, origin)
     raise ValueError(f"unknown synthetic generator '{generator}'")
+
+
+def _task_rng(*sizes: int) -> np.random.Generator:
+    return np.random.default_rng([20_231_123, *sizes])

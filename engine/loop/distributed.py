@@ -6,12 +6,15 @@ Metric states are sums (totals, counts, confusion counts), so summing them acros
 exactly the single-process state for the same global batches."""
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,32 @@ def sum_metric_states(modules: dict[str, nn.Module], context: DistContext) -> No
             offset += b.numel()
 
 
+@contextlib.contextmanager
+def global_metric_state(modules: dict[str, nn.Module], context: DistContext) -> Iterator[None]:
+    """Inside: every rank's metric buffers hold the global (summed) state. Afterwards each rank
+    gets its own partial sums back, so later reductions do not count anything twice."""
+    if not context.enabled:
+        yield
+        return
+    buffers = [b for module in modules.values() for b in module.buffers()]
+    local = [b.clone() for b in buffers]
+    sum_metric_states(modules, context)
+    try:
+        yield
+    finally:
+        for buffer, saved in zip(buffers, local):
+            buffer.copy_(saved)
+
+
+def from_main(value, context: DistContext):
+    """Rank 0's `value` on every rank (for decisions only rank 0 may take, like a new run dir)."""
+    if not context.enabled:
+        return value
+    holder = [value]
+    dist.broadcast_object_list(holder, src=0)
+    return holder[0]
+
+
 def any_rank(flag: bool, context: DistContext, device: torch.device) -> bool:
     """True on every rank when `flag` is true on any rank."""
     if not context.enabled:
@@ -80,3 +109,64 @@ def any_rank(flag: bool, context: DistContext, device: torch.device) -> bool:
     value = torch.tensor([1.0 if flag else 0.0], device=device)
     dist.all_reduce(value, op=dist.ReduceOp.MAX)
     return bool(value.item())
+
+
+class DistributedModel(DistributedDataParallel):
+    """DDP that still looks like the wrapped model: its attributes (regularization_loss,
+    apply_constraints, input_names, ...) and its state_dict keys (no `module.` prefix), so
+    recipes, callbacks and checkpoints need not know about DDP."""
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.module, name)
+
+    def state_dict(self, *args, **kwargs):
+        return self.module.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        return self.module.load_state_dict(state_dict, strict=strict, assign=assign)
+
+
+def wrap_models(models: dict[str, nn.Module], context: DistContext, device: torch.device) -> None:
+    """Replace each trainable model in place (the recipe holds the same dict) by its DDP wrapper."""
+    if not context.enabled:
+        return
+    for name, model in models.items():
+        if any(p.requires_grad for p in model.parameters()):
+            ids = [device.index] if device.type == "cuda" else None
+            models[name] = DistributedModel(model, device_ids=ids)
+
+
+class ShardedBatches:
+    """Each rank's share of every global batch: the global batch is what a single process
+    would train on, split into `world_size` near-equal contiguous parts. A final batch with
+    fewer samples than ranks is skipped on every rank (it cannot be split)."""
+
+    def __init__(self, batches, context: DistContext):
+        self.batches = batches
+        self.context = context
+        self.device = batches.device
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def epoch(self, data_pass: int, start_step: int = 0):
+        for batch in self.batches.epoch(data_pass, start_step):
+            size = _batch_size(batch.x)
+            if size < self.context.world_size:
+                continue
+            yield type(batch)(*(_shard(part, self.context) for part in batch))
+
+
+def _shard(value, context: DistContext):
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {k: _shard(v, context) for k, v in value.items()}
+    return torch.tensor_split(value, context.world_size)[context.rank]
+
+
+def _batch_size(x) -> int:
+    return (next(iter(x.values())) if isinstance(x, dict) else x).shape[0]

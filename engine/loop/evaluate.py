@@ -1,7 +1,7 @@
 """Evaluation and prediction over batches, in eval mode without gradients."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -11,9 +11,10 @@ from .step_logs import check_step_logs, read_step_logs
 
 @torch.no_grad()
 def evaluate_batches(recipe: Any, batches: Any, callbacks: Any = None, precision: str = "32",
-                     device: torch.device | None = None, max_steps: int | None = None
-                     ) -> dict[str, float]:
-    """Reset metrics, run test_step over the batches, return the results as floats."""
+                     device: torch.device | None = None, max_steps: int | None = None,
+                     before_results: Callable[[], None] | None = None) -> dict[str, float]:
+    """Reset metrics, run test_step over the batches, return the results as floats.
+    `before_results` runs before they are read (DDP: sums the ranks' metric states)."""
     recipe.reset_metrics()
     if callbacks is not None:
         callbacks.on_test_begin()
@@ -29,6 +30,8 @@ def evaluate_batches(recipe: Any, batches: Any, callbacks: Any = None, precision
         check_step_logs(logs, recipe, "test_step")
         if callbacks is not None:
             callbacks.on_test_batch_end(step, logs)
+    if before_results is not None:
+        before_results()
     results = read_step_logs(logs, recipe, "test_step")
     if callbacks is not None:
         callbacks.on_test_end(results)

@@ -11,19 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from ..callbacks import Callback, CallbackList
-from ..data import DeviceBatches
+from ..data import DeviceBatches, epoch_plan, make_batches
 from ..errors import TrainingDiverged, TrainingInterrupted
 from ..state.checkpoint import save_checkpoint
 from ..state.rng import capture_rng, restore_rng
+from .distributed import (SINGLE, DistContext, ShardedBatches, any_rank, global_metric_state,
+                          sum_metric_states)
 from .evaluate import evaluate_batches
 from .precision import autocast, grad_scaler
 from .step_logs import check_finite_losses, check_step_logs, read_step_logs
 
 
+# Under torchrun, how often the ranks agree on a pending SIGTERM/SIGINT (one small collective).
+INTERRUPT_CHECK_STEPS = 10
+
+
 class FitLoop:
     def __init__(self, components: Any, callbacks: list[Callback], run_dir: Any,
                  max_seconds: float | None = None, log: Any = None,
-                 started: float | None = None):
+                 started: float | None = None, dist: DistContext = SINGLE):
         self.components = components
         self.experiment = components.experiment
         self.cfg = self.experiment.config
@@ -33,13 +39,13 @@ class FitLoop:
         self.main_model = components.main_model
         self.max_seconds = max_seconds
         self.log = log
+        self.dist = dist
         fit = self.cfg.fit
-        self.train_batches = DeviceBatches(components.data.train, fit.batch_size, self.device,
-                                           shuffle=fit.shuffle, seed=self.cfg.seed)
+        self.train_batches = self.batches(components.data.train, fit.batch_size, fit.shuffle)
         self.val_batches = None
         if components.data.validation is not None:
-            self.val_batches = DeviceBatches(components.data.validation,
-                                             fit.validation_batch_size or fit.batch_size, self.device)
+            self.val_batches = self.batches(components.data.validation,
+                                            fit.validation_batch_size or fit.batch_size)
         self.steps_per_epoch = fit.steps_per_epoch or len(self.train_batches)
         for optimizer in self.recipe.optimizers.values():
             optimizer.scaler = grad_scaler(self.cfg.precision, self.device)
@@ -59,6 +65,16 @@ class FitLoop:
         self._started = time.monotonic() if started is None else started
         self.callbacks = CallbackList([*self.recipe.callbacks(), *callbacks])
         self.callbacks.set_loop(self)  # may raise ConfigError: before anything is written
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process writes artifacts (rank 0 under torchrun; always alone)."""
+        return self.dist.is_main
+
+    def batches(self, split: Any, batch_size: int, shuffle: bool = False) -> Any:
+        """Batches of a split; under torchrun, this rank's share of each global batch."""
+        batches = make_batches(split, batch_size, self.device, shuffle=shuffle, seed=self.cfg.seed)
+        return ShardedBatches(batches, self.dist) if self.dist.enabled else batches
 
     # --- what callbacks and the CLI call -------------------------------------------------
     def request_interrupt(self, reason: str) -> None:
@@ -107,12 +123,14 @@ class FitLoop:
         if self.step == 0:
             self.recipe.reset_metrics()
             self.train_logs = {}
-        batches = self.train_batches.epoch(self.epoch, self.step)
+        data_pass, first_step, steps = epoch_plan(self.epoch, self.cfg.fit.steps_per_epoch,
+                                                  len(self.train_batches))
+        batches = self.train_batches.epoch(data_pass, first_step + self.step)
         precision = autocast(self.cfg.precision, self.device)
         batch_begin = self.callbacks.on_train_batch_begin
         batch_end = self.callbacks.on_train_batch_end
         every = self.cfg.fit.checkpoint_every
-        while self.step < self.steps_per_epoch:
+        while self.step < steps:
             batch = next(batches, None)
             if batch is None:
                 break
@@ -127,9 +145,10 @@ class FitLoop:
                 raise TrainingDiverged(self._divergence)
             if every and self.global_step % every == 0:
                 self.save_checkpoint(self.run_dir.last_checkpoint)
-            if self.interrupt_reason:
+            if self._interrupt_agreed():
                 self._interrupt()
         # After a resume that landed after the epoch's last step, these are the saved logs.
+        sum_metric_states(self.recipe.metric_modules(), self.dist)
         epoch_logs = read_step_logs(self.train_logs, self.recipe, "train_step")
         check_finite_losses(epoch_logs, self.recipe, "train_step", f"in epoch {epoch + 1}")
         if self.val_batches is not None and (epoch + 1) % self.cfg.fit.validation_freq == 0:
@@ -151,16 +170,19 @@ class FitLoop:
         # --max-time is decided here only, so every invocation completes at least one epoch.
         # Estimate a full epoch from this one (which may have started mid-way after a resume).
         estimate = seconds * self.steps_per_epoch / max(self.steps_per_epoch - first_step, 1)
-        if self.epoch < self.cfg.fit.epochs and not self.stop_training and (
-                self.interrupt_reason or self._out_of_time(estimate)):
+        stop = bool(self.interrupt_reason or self._out_of_time(estimate))
+        if self.epoch < self.cfg.fit.epochs and not self.stop_training and \
+                any_rank(stop, self.dist, self.device):
+            self.interrupt_reason = self.interrupt_reason or "interrupted on another rank"
             self._interrupt(checkpointed=True)
 
     def evaluate(self, batches: DeviceBatches, max_steps: int | None = None) -> dict[str, float]:
         for model in self.recipe.models.values():
             model.eval()
         try:
-            logs = evaluate_batches(self.recipe, batches, self.callbacks, self.cfg.precision,
-                                    self.device, max_steps)
+            logs = evaluate_batches(
+                self.recipe, batches, self.callbacks, self.cfg.precision, self.device, max_steps,
+                before_results=lambda: sum_metric_states(self.recipe.metric_modules(), self.dist))
         finally:
             for model in self.recipe.models.values():
                 model.train()
@@ -174,7 +196,7 @@ class FitLoop:
         self.epochs_done.append(self.epoch)
 
     def _last_logs(self) -> dict[str, float]:
-        return {k: v[-1] for k, v in self.history.items() if v}
+        return {k: v[-1] for k, v in self.history.items() if v and v[-1] is not None}
 
     def seconds_since_start(self) -> float:
         return time.monotonic() - self._started
@@ -184,6 +206,18 @@ class FitLoop:
             return False
         if self.seconds_since_start() + next_epoch_seconds > self.max_seconds:
             self.interrupt_reason = self.interrupt_reason or "--max-time reached"
+            return True
+        return False
+
+    def _interrupt_agreed(self) -> bool:
+        """Alone: whether a signal arrived. Under torchrun the ranks agree every
+        INTERRUPT_CHECK_STEPS steps, so all of them checkpoint and stop at the same step."""
+        if not self.dist.enabled:
+            return self.interrupt_reason is not None
+        if self.global_step % INTERRUPT_CHECK_STEPS:
+            return False
+        if any_rank(self.interrupt_reason is not None, self.dist, self.device):
+            self.interrupt_reason = self.interrupt_reason or "interrupted on another rank"
             return True
         return False
 
@@ -198,8 +232,7 @@ class FitLoop:
     def state_dict(self) -> dict[str, Any]:
         recipe = self.recipe
         return {
-            "config": self.experiment.resolved,
-            "config_hash": self.experiment.hash,
+            **self._identity(),
             "models": {n: m.state_dict() for n, m in recipe.models.items()},
             "optimizers": {n: o.state_dict() for n, o in recipe.optimizers.items()},
             "scalers": {n: o.scaler.state_dict() for n, o in recipe.optimizers.items()
@@ -212,6 +245,7 @@ class FitLoop:
                      "train_logs": self._train_logs_now(), "elapsed": self.elapsed,
                      "stop_training": self.stop_training, "outcome": self.outcome},
             "rng": capture_rng(),
+            "data": self.components.data.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -225,6 +259,8 @@ class FitLoop:
         for name, module in recipe.metric_modules().items():
             if name in state["metrics"]:
                 module.load_state_dict(state["metrics"][name])
+        if not self.is_main:  # the saved partial-epoch state is global: keep one copy of it
+            recipe.reset_metrics()
         recipe.load_state_dict(state["recipe"])
         self.callbacks.load_state_dict(state["callbacks"])
         loop = state["loop"]
@@ -238,6 +274,13 @@ class FitLoop:
         restore_rng(state["rng"])
         self.resumed = True
 
+    def _identity(self) -> dict[str, Any]:
+        """What every checkpoint says about the run: its resolved config, the config's hash,
+        and the config file it came from (where `file.py:Name` components are looked up)."""
+        source = self.experiment.source
+        return {"config": self.experiment.resolved, "config_hash": self.experiment.hash,
+                "config_source": str(Path(source).resolve()) if source else None}
+
     def _train_logs_now(self) -> dict[str, float]:
         """Mid-epoch, the current train logs as numbers (read from the metric state)."""
         if not self.step:
@@ -245,9 +288,12 @@ class FitLoop:
         return {name: float(value) for name, value in self.train_logs.items()}
 
     def save_checkpoint(self, path: Path, weights_only: bool = False) -> None:
+        """Called on every rank (a mid-epoch state sums the ranks' metrics); rank 0 writes."""
         if weights_only:
-            state = {"config": self.experiment.resolved, "config_hash": self.experiment.hash,
+            state = {**self._identity(),
                      "models": {n: m.state_dict() for n, m in self.recipe.models.items()}}
         else:
-            state = self.state_dict()
-        save_checkpoint(path, state)
+            with global_metric_state(self.recipe.metric_modules(), self.dist if self.step else SINGLE):
+                state = self.state_dict()
+        if self.is_main:
+            save_checkpoint(path, state)

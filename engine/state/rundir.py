@@ -110,6 +110,38 @@ class RunDir:
             logger.removeHandler(handler)
 
 
+class WorkerRunDir(RunDir):
+    """The run directory as ranks other than 0 see it under torchrun: the same paths to read,
+    and writes that do nothing (rank 0 writes every artifact once)."""
+
+    def create(self) -> None:
+        pass
+
+    def remove_stale_temporaries(self) -> None:
+        pass
+
+    def write_config(self, resolved: dict[str, Any]) -> None:
+        pass
+
+    def write_status(self, state: str, **fields: Any) -> None:
+        pass
+
+    def write_history(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def event(self, kind: str, **fields: Any) -> None:
+        pass
+
+    def logger(self) -> logging.Logger:
+        logger = logging.getLogger("trainer.worker")
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+        return logger
+
+    def close_logger(self) -> None:
+        pass
+
+
 def _cell(values: list, row: int) -> Any:
     value = values[row] if row < len(values) else None
     return "" if value is None else repr(value) if isinstance(value, float) else value

@@ -1,0 +1,26 @@
+"""Speed settings applied to a run's models before training: torch.compile
+(`compile.jit_compile`), channels-last memory format for convolutional models
+(`channels_last`), and cudnn.benchmark when every input shape is static on CUDA."""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+def accelerate(models: dict[str, nn.Module], cfg: Any, device: torch.device) -> None:
+    if device.type == "cuda" and not cfg.deterministic:
+        static = all(None not in shape for m in models.values()
+                     for shape in getattr(m, "input_shapes", {}).values())
+        torch.backends.cudnn.benchmark = static
+    for model in models.values():
+        if cfg.channels_last and _has_conv2d(model):
+            model.to(memory_format=torch.channels_last)
+        if cfg.compile.jit_compile:
+            # In place: the module keeps its state_dict keys, so checkpoints are unchanged.
+            model.compile()
+
+
+def _has_conv2d(model: nn.Module) -> bool:
+    return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in model.modules())
