@@ -2,7 +2,8 @@
 (class centres, regression weights) depends only on its sizes, so a train split and a test split
 with different seeds are samples of the same task.
 
-- linear: the TensorFlow basic-training-loop guide's y = 3x + 2 + N(0, noise) (1 feature).
+- linear: the TensorFlow basic-training-loop guide's y = 3x + 2 + N(0, noise), x evenly
+  spaced over [-2, 2] (1 feature).
 - classification: Gaussian blobs, one per class (integer labels).
 - regression: y = x . w + b + noise with a fixed random w.
 - multi_io: the Keras guide's image + time-series model data (img_input [3, 32, 32],
@@ -21,7 +22,7 @@ def generate(generator: str, samples: int, features: int | None, classes: int | 
     rng = np.random.default_rng(seed)
     origin = f"synthetic {generator} (seed {seed})"
     if generator == "linear":
-        x = rng.normal(size=(samples, 1)).astype(np.float32)
+        x = np.linspace(-2.0, 2.0, samples, dtype=np.float32)[:, None]  # as the guide
         y = 3.0 * x + 2.0 + rng.normal(scale=1.0 if noise is None else noise, size=(samples, 1))
         return ArraySplit({input_names[0]: x}, {output_names[0]: y.astype(np.float32)}, None, origin)
     if generator == "classification":
