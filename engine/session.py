@@ -19,7 +19,7 @@ from .callbacks import build_callbacks
 from .callbacks.csv_logger import CSVLogger
 from .callbacks.progress import EpochLines, ProgressBar
 from .callbacks.recorder import RunRecorder, best_monitored
-from .components import build_components
+from .components import build_components, config_dirs
 from .config import LoadedExperiment, config_diff, resolve_experiment
 from .data import ArraySplit, make_batches
 from .data.splits import transform_inputs
@@ -102,7 +102,7 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
     components = build_components(experiment, device)
     accelerate(components.models, cfg, components.device)
     wrap_models(components.models, dist, components.device)
-    with component_search_dirs(*_config_dir(experiment)):
+    with component_search_dirs(*config_dirs(experiment)):
         user_callbacks = build_callbacks(cfg.fit.callbacks)
     separator = next((c.separator for c in user_callbacks
                       if isinstance(c, CSVLogger) and c.filename is None), ",")
@@ -147,10 +147,6 @@ def _already_finished(run_dir: RunDir) -> FitResult | None:
     if status.get("state") not in FINISHED_STATES:
         return None
     return FitResult(status["state"], run_dir.path, status.get("epoch", 0), already_finished=True)
-
-
-def _config_dir(experiment: LoadedExperiment) -> tuple[Path, ...]:
-    return (experiment.source.parent,) if experiment.source is not None else ()
 
 
 def _train(experiment, loop: FitLoop, run_dir: RunDir, log) -> FitResult:
