@@ -20,17 +20,24 @@ def _positive(value: float, name: str) -> None:
         raise ValueError(f"{name} must be positive, got {value}")
 
 
-@SCHEDULES.register("ExponentialDecay")
-class ExponentialDecay(Schedule):
+class _RateDecay(Schedule):
+    """Decays by `decay_rate` as `step / decay_steps` grows (whole periods with `staircase`)."""
+
     def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False):
         _positive(decay_steps, "decay_steps")
         self.initial, self.decay_steps, self.rate, self.staircase = (
             float(initial_learning_rate), decay_steps, float(decay_rate), staircase)
 
-    def __call__(self, step: int) -> float:
+    def periods(self, step: int) -> float:
         p = step / self.decay_steps
-        return self.initial * self.rate ** (math.floor(p) if self.staircase else p)
+        return math.floor(p) if self.staircase else p
+
+
+@SCHEDULES.register("ExponentialDecay")
+class ExponentialDecay(_RateDecay):
+    def __call__(self, step: int) -> float:
+        return self.initial * self.rate ** self.periods(step)
 
 
 @SCHEDULES.register("PiecewiseConstantDecay")
@@ -68,16 +75,9 @@ class PolynomialDecay(Schedule):
 
 
 @SCHEDULES.register("InverseTimeDecay")
-class InverseTimeDecay(Schedule):
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False):
-        _positive(decay_steps, "decay_steps")
-        self.initial, self.decay_steps, self.rate, self.staircase = (
-            float(initial_learning_rate), decay_steps, float(decay_rate), staircase)
-
+class InverseTimeDecay(_RateDecay):
     def __call__(self, step: int) -> float:
-        p = step / self.decay_steps
-        return self.initial / (1 + self.rate * (math.floor(p) if self.staircase else p))
+        return self.initial / (1 + self.rate * self.periods(step))
 
 
 def _cosine(fraction: float, alpha: float, peak: float = 1.0) -> float:
