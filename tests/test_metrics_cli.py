@@ -78,3 +78,15 @@ def test_negative_sample_weights_exit_2(cli, workdir):
                  *sets(f"data.train={json.dumps({'source': 'npz', 'path': 'd.npz', 'x': 'x', 'y': 'y', 'sample_weight': 'w'})}"))
     assert result.exit_code == 2, result.output
     assert "sample weights must be finite and >= 0" in result.output
+
+
+def test_vector_metric_logs_one_column_per_element(cli, workdir):
+    """F1Score(average=None) and multi-threshold Precision give one value per class/threshold."""
+    result = cli("fit", CONFIGS / "mnist.yaml", "--run-dir", workdir / "run", *sets(
+        "data.train.limit=600", "data.test.limit=100", "fit.epochs=1", "fit.checkpoint_every=3",
+        "compile.loss=categorical_crossentropy", "data.transforms.y=[{one_hot: 10}]",
+        "compile.metrics=[{type: F1Score, average: null}]"))
+    assert result.exit_code == 0, result.output
+    header = (workdir / "run" / "history.csv").read_text().splitlines()[0].split(",")
+    assert [f"f1_score_{i}" for i in range(10)] == [h for h in header if h.startswith("f1_score")]
+    assert [f"val_f1_score_{i}" for i in range(10)] == [h for h in header if h.startswith("val_f1")]

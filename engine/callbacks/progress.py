@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from ..loop.step_logs import read_step_logs
 from .base import Callback
 
 
@@ -46,7 +47,8 @@ class ProgressBar(EpochLines):
             return
         self._next_refresh = now + self.refresh_seconds
         self.bar.update(batch + 1 - self.bar.n)
-        self.bar.set_postfix_str(format_logs(logs or {}), refresh=True)
+        values = read_step_logs(logs or {}, self.loop.recipe, "train_step")
+        self.bar.set_postfix_str(format_logs(values), refresh=True)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.bar is not None:

@@ -285,7 +285,7 @@ class FitLoop:
         """Mid-epoch, the current train logs as numbers (read from the metric state)."""
         if not self.step:
             return {}
-        return {name: float(value) for name, value in self.train_logs.items()}
+        return read_step_logs(self.train_logs, self.recipe, "train_step")
 
     def save_checkpoint(self, path: Path, weights_only: bool = False) -> None:
         """Called on every rank (a mid-epoch state sums the ranks' metrics); rank 0 writes."""

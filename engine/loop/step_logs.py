@@ -21,10 +21,14 @@ def check_step_logs(logs: Any, recipe: Any, step: str) -> None:
 
 
 def read_step_logs(logs: Mapping, recipe: Any, step: str) -> dict[str, float]:
-    """The logs as floats (this reads the device)."""
+    """The logs as floats (this reads the device). A 1-D result (Precision with several
+    thresholds, F1Score with average=None) becomes one entry per element: `name_0`, `name_1`..."""
     values = {}
     for name, value in logs.items():
         try:
+            if isinstance(value, torch.Tensor) and value.dim() == 1:
+                values.update({f"{name}_{i}": float(v) for i, v in enumerate(value.detach().tolist())})
+                continue
             values[name] = float(value.detach() if isinstance(value, torch.Tensor) else value)
         except (TypeError, ValueError, RuntimeError):
             raise RecipeError(f"recipe {type(recipe).__name__}.{step} logged '{name}' as "
