@@ -1,8 +1,8 @@
 """`make bench`: epoch time of trainer versus a hand-written PyTorch loop, Keras 3 `model.fit`
 and PyTorch Lightning `Trainer.fit`, on the MNIST MLP (configs/mnist.yaml) and CNN
-(configs/mnist_cnn.yaml). The contenders alternate, one epoch each per round, in one process;
-the first round is a warm-up. Prints median epoch seconds, the ratio of each to the plain loop,
-and test accuracy after the last round.
+(configs/mnist_cnn.yaml). The contenders alternate, one epoch each per round (the order
+rotates every round), in one process; the first round is a warm-up. Prints median epoch
+seconds, the ratio of each to the plain loop, and test accuracy after the last round.
 
     .venv/bin/python bench/bench_mnist.py [--models mlp cnn] [--repeats 5] [--cnn-repeats 3]
                                           [--only trainer plain] [--device cpu]
@@ -39,7 +39,8 @@ def bench_model(model: str, names: list[str], repeats: int, device: torch.device
     contenders = [build(n, data, MODELS[model]["optimizer"]) for n in names]
     times: dict[str, list[float]] = {c.name: [] for c in contenders}
     for round_ in range(repeats + 1):
-        for contender in contenders:
+        # Rotate who goes first, so a machine getting busier or quieter favours nobody.
+        for contender in contenders[round_ % len(contenders):] + contenders[:round_ % len(contenders)]:
             seconds = contender.epoch()
             if round_:
                 times[contender.name].append(seconds)
