@@ -64,8 +64,13 @@ def build_components(experiment: LoadedExperiment, device: torch.device,
                      data_state: dict[str, Any] | None = None) -> Components:
     """`file.py:Name` components are looked up next to the config file, then in the cwd.
     `data_state` holds fitted transform statistics from a checkpoint."""
-    with component_search_dirs(*config_dirs(experiment)):
-        return _build_components(experiment, device, splits, data_state)
+    try:
+        with component_search_dirs(*config_dirs(experiment)):
+            return _build_components(experiment, device, splits, data_state)
+    except ConfigError as exc:  # add the file:line of the key the error names
+        if exc.source is not None or not exc.key_path:
+            raise
+        raise experiment.config_error(exc.message, exc.key_path) from None
 
 
 def _build_components(experiment: LoadedExperiment, device: torch.device,

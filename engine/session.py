@@ -33,6 +33,7 @@ from .loop.evaluate import evaluate_batches, predict_batches
 from .loop.fit import FitLoop
 from .plots import record_curves
 from .state.atomic import atomic_write_json
+from .validation import validate_experiment
 from .state.checkpoint import load_checkpoint
 from .state.lock import RunLock
 from .state.rng import seed_everything
@@ -226,11 +227,19 @@ def _progress(options: FitOptions) -> list:
 
 
 def _refuse_changed_config(old: dict | None, experiment: LoadedExperiment, where: str) -> None:
+    """Refuse to continue a run whose config changed. The stored config is re-resolved through
+    today's schema first, so a key added (with its default) by a newer trainer is no change; and
+    a config that is itself wrong is reported as such, not as a change."""
     if old is None:
         return
+    try:
+        old = resolve_experiment(old, {}).resolved
+    except ConfigError:
+        pass  # the schema no longer accepts it: compare as stored
     strip = lambda d: {k: v for k, v in d.items() if k not in RUNTIME_KEYS}  # noqa: E731
     diff = config_diff(strip(old), strip(experiment.resolved))
     if diff:
+        validate_experiment(experiment)
         raise RunDirError(
             f"the config differs from the one this run started with ({where}):\n  "
             + "\n  ".join(diff)

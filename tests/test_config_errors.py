@@ -107,3 +107,29 @@ def test_missing_checkpoint(cli, workdir, args, expected):
 def test_garbage_checkpoint(cli, workdir):
     (workdir / "junk.pt").write_bytes(b"not a checkpoint")
     fails_cleanly(cli("evaluate", "--ckpt", "junk.pt"), workdir, "junk.pt", "not a readable trainer checkpoint")
+
+
+def test_bad_config_in_an_existing_run_dir_is_reported_as_bad_not_as_changed(cli, workdir):
+    run_dir = workdir / "run"
+    tiny = ["data.train.limit=600", "data.test.limit=100", "fit.epochs=1"]
+    assert cli("fit", MNIST, "--run-dir", run_dir, *sets(*tiny)).exit_code == 0
+    result = cli("fit", MNIST, "--run-dir", run_dir,
+                 *sets(*tiny, "compile.loss=sparse_categorical_crosentropy"))
+    assert result.exit_code == 2
+    assert "unknown loss 'sparse_categorical_crosentropy'" in result.stderr
+    assert "(--set compile.loss=sparse_categorical_crosentropy)" in result.stderr
+    assert "differs" not in result.stderr
+
+
+def test_a_default_added_later_is_not_a_config_change(cli, workdir):
+    """A run dir written before a schema key existed still resumes/no-ops after an upgrade."""
+    import yaml
+    run_dir = workdir / "run"
+    tiny = ["data.train.limit=600", "data.test.limit=100", "fit.epochs=1"]
+    assert cli("fit", MNIST, "--run-dir", run_dir, *sets(*tiny)).exit_code == 0
+    stored = yaml.safe_load((run_dir / "config.yaml").read_text())
+    del stored["channels_last"]  # as written by a trainer without that key
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(stored))
+    result = cli("fit", MNIST, "--run-dir", run_dir, *sets(*tiny))
+    assert result.exit_code == 0, result.output
+    assert "already completed" in result.stdout

@@ -109,7 +109,7 @@ def test_recipe_config_mistakes_fail_before_anything_is_written(cli, workdir):
     (workdir / "broken.py").write_text(BROKEN)
     shutil.copy(CONFIGS / "recipes" / "my_step.py", workdir / "my_step.py")
     cases = [
-        ({"type": "my_step.py:MyStep", "l2": 0.1}, "recipe.l2: unknown argument 'l2' for "
+        ({"type": "my_step.py:MyStep", "l2": 0.1}, "exp.yaml:27): unknown argument 'l2' for "
          "recipe MyStep; accepted: l1"),
         ("broken.py:NotARecipe", "'broken.py:NotARecipe' is not a recipe"),
         ("nope.py:MyStep", "file 'nope.py' not found"),
