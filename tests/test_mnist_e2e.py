@@ -145,3 +145,10 @@ def test_summary_and_validate(cli):
     result = cli("validate", CONFIGS / "mnist.yaml")
     assert result.exit_code == 0, result.output
     assert "55,050 parameters" in result.stdout
+
+
+def test_shipped_mnist_config_reaches_the_guides_accuracy(cli, workdir):
+    """The full configs/mnist.yaml run (50,000 images, 2 epochs): test accuracy >= 0.95."""
+    result = cli("fit", CONFIGS / "mnist.yaml", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert read_json(workdir / "runs/mnist_mlp/metrics.json")["sparse_categorical_accuracy"] >= 0.95
