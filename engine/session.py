@@ -305,8 +305,10 @@ def evaluate_checkpoint(checkpoint_path: Path, config: LoadedExperiment | None, 
     if data is None:
         raise ConfigError(f"the config has no {split} split", f"data.{split}")
     cfg = experiment.config
-    batches = make_batches(data, batch_size or cfg.evaluate.batch_size or cfg.fit.batch_size,
-                           components.device)
+    # The validation split in the batches fit validated with, so the numbers match its logs.
+    default = (cfg.fit.validation_batch_size or cfg.fit.batch_size if split == "validation"
+               else cfg.evaluate.batch_size or cfg.fit.batch_size)
+    batches = make_batches(data, batch_size or default, components.device)
     return evaluate_batches(components.recipe, batches, precision=cfg.precision)
 
 

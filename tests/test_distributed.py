@@ -18,9 +18,11 @@ def history(run_dir):
 
 
 def assert_same_history(got, expected):
+    """Equal up to float summation order: the first epoch agrees to ~1e-6, and training
+    amplifies the differences to ~2e-4 after about 70 steps."""
     assert got.keys() == expected.keys()
     for key in expected:
-        assert got[key] == pytest.approx(expected[key], rel=1e-4, abs=1e-6), key
+        assert got[key] == pytest.approx(expected[key], rel=1e-3, abs=1e-6), key
 
 
 def test_two_ranks_log_what_one_process_logs(trainer_process, cli, workdir):
@@ -30,8 +32,10 @@ def test_two_ranks_log_what_one_process_logs(trainer_process, cli, workdir):
     assert cli(*args, "--run-dir", workdir / "single").exit_code == 0
 
     assert_same_history(history(workdir / "ddp"), history(workdir / "single"))
+    # Test metrics of the two trained models: float-order weight differences may flip a
+    # prediction or two of the 500.
     assert read_json(workdir / "ddp" / "metrics.json") == pytest.approx(
-        read_json(workdir / "single" / "metrics.json"), rel=1e-4)
+        read_json(workdir / "single" / "metrics.json"), rel=5e-3, abs=5e-3)
     # Rank 0 alone writes: one 'started', one row per epoch, one summary on stdout.
     events = [json.loads(l)["event"] for l in (workdir / "ddp" / "events.jsonl").read_text().splitlines()]
     assert events == ["started", "epoch", "epoch", "completed"]

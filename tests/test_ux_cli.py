@@ -132,7 +132,8 @@ def test_mistyped_option_suggests(cli):
 
 def test_shell_completion_script_for_bash(workdir):
     trainer = Path(sys.executable).parent / "trainer"
-    result = subprocess.run([str(trainer), "--show-completion", "bash"], capture_output=True,
+    # Typer detects the shell it is called from, as in a user's bash session.
+    result = subprocess.run(["bash", "-c", f"'{trainer}' --show-completion"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "_TRAINER_COMPLETE=complete_bash" in result.stdout

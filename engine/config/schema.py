@@ -151,6 +151,12 @@ class Experiment(Section):
     predict: PredictConfig = Field(default_factory=PredictConfig, description="prediction settings")
     recipe_args: dict[str, Any] = Field({}, description="extra arguments passed to the recipe")
 
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _precision_as_text(cls, value: Any) -> Any:
+        # `precision: 32` (unquoted YAML, or --set precision=32) means "32".
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
     @field_validator("name")
     @classmethod
     def _name_is_a_folder_name(cls, value: str) -> str:
