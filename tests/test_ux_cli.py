@@ -132,9 +132,10 @@ def test_mistyped_option_suggests(cli):
 
 def test_shell_completion_script_for_bash(workdir):
     trainer = Path(sys.executable).parent / "trainer"
-    # Typer detects the shell it is called from, as in a user's bash session.
-    result = subprocess.run(["bash", "-c", f"'{trainer}' --show-completion"], capture_output=True,
-                            text=True, timeout=60)
+    # Typer detects the shell it is called from, as in a user's bash session (`; true` keeps
+    # bash from exec-replacing itself, so it stays the parent process).
+    result = subprocess.run(["bash", "-c", f"'{trainer}' --show-completion; true"],
+                            capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "_TRAINER_COMPLETE=complete_bash" in result.stdout
     assert "complete -o default -F _trainer_completion trainer" in result.stdout

@@ -34,7 +34,7 @@ BAD = [
     ("fit.epochs", "three"), ("fit.epochs", 0), ("fit.epochs", 1.5), ("fit.batch_size", -1),
     ("fit.validation_split", 1.0), ("fit.validation_split", -0.1), ("data.train.limit", 0),
     ("data.train.classes", 1), ("data.train.noise", -1.0), ("seed", "abc"), ("seed", 0.5),
-    ("precision", "64"), ("precision", 32), ("data.train.source", "parquet"),
+    ("precision", "64"), ("precision", 64), ("data.train.source", "parquet"),
     ("data.train.split", "dev"), ("data.train.generator", "spiral"), ("fit.shuffle", 2),
     ("data.allow_nan", "maybe"), ("compile.jit_compile", [True]), ("fit", [1, 2]),
     ("model.inputs", {"x": ["a"]}), ("model.layers", "Dense"), ("model.outputs", 3),
