@@ -19,13 +19,16 @@ class Supervised(Recipe):
         if loss is None:
             raise ConfigError("the supervised recipe needs a loss", "compile.loss")
         self.class_weight = class_weight  # [num_classes] on the device, or None
+        # Decided once: a model without regularisers adds nothing to each step's loss.
+        self.penalty = (self.model.regularization_loss
+                        if getattr(self.model, "has_regularization", False) else None)
 
     def train_step(self, batch: Any) -> Mapping[str, torch.Tensor]:
         x, y, sample_weight = batch
         y_pred = self.model(x)
         weight = self.training_weights(y, sample_weight)
         loss, output_losses = self.loss(y, y_pred, weight)
-        total = loss + self.regularization()
+        total = self.with_penalty(loss)
         self.minimize(total, self.optimizer)
         self.apply_constraints()
         self.metrics.update(y, y_pred, weight, total, output_losses, _batch_size(x))
@@ -35,16 +38,16 @@ class Supervised(Recipe):
         x, y, sample_weight = batch
         y_pred = self.model(x)
         loss, output_losses = self.loss(y, y_pred, sample_weight)
-        total = loss + self.regularization()
+        total = self.with_penalty(loss)
         self.metrics.update(y, y_pred, sample_weight, total, output_losses, _batch_size(x))
         return self.metrics.logs()
 
     def predict_step(self, batch: Any) -> Any:
         return self.model(batch.x)
 
-    def regularization(self) -> torch.Tensor | float:
-        penalty = getattr(self.model, "regularization_loss", None)
-        return penalty() if penalty is not None else 0.0
+    def with_penalty(self, loss: torch.Tensor) -> torch.Tensor:
+        """The loss plus the model's regularisation penalties, as Keras logs it."""
+        return loss if self.penalty is None else loss + self.penalty()
 
     def apply_constraints(self) -> None:
         constrain = getattr(self.model, "apply_constraints", None)

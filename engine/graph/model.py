@@ -54,6 +54,11 @@ class GraphModel(nn.Module):
             return values[self.output_names[0]]
         return {name: values[name] for name in self.output_names}
 
+    @property
+    def has_regularization(self) -> bool:
+        """Whether `regularization_loss()` can be non-zero (lets a step skip adding zero)."""
+        return bool(self._penalties or self._activity)
+
     def regularization_loss(self) -> torch.Tensor:
         """Sum of kernel/bias penalties on the current weights and activity penalties of the
         last forward; a zero tensor when the model has no regulariser."""

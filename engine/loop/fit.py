@@ -118,14 +118,14 @@ class FitLoop:
 
     def _run_epoch(self) -> None:
         epoch_start = time.monotonic()
-        epoch, first_step = self.epoch, self.step
+        epoch, resumed_at = self.epoch, self.step
         self.callbacks.on_epoch_begin(epoch)
         if self.step == 0:
             self.recipe.reset_metrics()
             self.train_logs = {}
-        data_pass, first_step, steps = epoch_plan(self.epoch, self.cfg.fit.steps_per_epoch,
-                                                  len(self.train_batches))
-        batches = self.train_batches.epoch(data_pass, first_step + self.step)
+        data_pass, pass_offset, steps = epoch_plan(self.epoch, self.cfg.fit.steps_per_epoch,
+                                                   len(self.train_batches))
+        batches = self.train_batches.epoch(data_pass, pass_offset + self.step)
         precision = autocast(self.cfg.precision, self.device)
         batch_begin = self.callbacks.on_train_batch_begin
         batch_end = self.callbacks.on_train_batch_end
@@ -147,8 +147,8 @@ class FitLoop:
                 self.save_checkpoint(self.run_dir.last_checkpoint)
             if self._interrupt_agreed():
                 self._interrupt()
-        # After a resume that landed after the epoch's last step, these are the saved logs.
         sum_metric_states(self.recipe.metric_modules(), self.dist)
+        # After a resume that landed after the epoch's last step, these are the saved logs.
         epoch_logs = read_step_logs(self.train_logs, self.recipe, "train_step")
         check_finite_losses(epoch_logs, self.recipe, "train_step", f"in epoch {epoch + 1}")
         if self.val_batches is not None and (epoch + 1) % self.cfg.fit.validation_freq == 0:
@@ -169,7 +169,7 @@ class FitLoop:
         self.save_checkpoint(self.run_dir.last_checkpoint)
         # --max-time is decided here only, so every invocation completes at least one epoch.
         # Estimate a full epoch from this one (which may have started mid-way after a resume).
-        estimate = seconds * self.steps_per_epoch / max(self.steps_per_epoch - first_step, 1)
+        estimate = seconds * self.steps_per_epoch / max(self.steps_per_epoch - resumed_at, 1)
         stop = bool(self.interrupt_reason or self._out_of_time(estimate))
         if self.epoch < self.cfg.fit.epochs and not self.stop_training and \
                 any_rank(stop, self.dist, self.device):

@@ -16,7 +16,7 @@ class MetricLogs(Mapping):
     """Read-only view name -> current result; each result is computed when read, so a
     step that nobody reads costs nothing (the progress bar reads on a timer)."""
 
-    def __init__(self, metrics: dict[str, Metric]):
+    def __init__(self, metrics: Mapping[str, Metric]):
         self._metrics = metrics
 
     def __getitem__(self, name: str) -> torch.Tensor:
@@ -54,6 +54,7 @@ class CompiledMetrics(nn.Module):
                     raise ConfigError(f"metric '{name}' is listed twice", "compile.metrics")
                 metric.name = name
                 self.all[name] = metric
+        self._logs = MetricLogs(self.all)
         self.key_paths = {m.name: (key_paths or {}).get(id(m), "compile.metrics")
                           for items in metrics.values() for m, _ in items}
 
@@ -107,4 +108,5 @@ class CompiledMetrics(nn.Module):
             metric.reset_state()
 
     def logs(self) -> MetricLogs:
-        return MetricLogs(dict(self.all))
+        """A live view (built once): results are computed when read."""
+        return self._logs
