@@ -16,7 +16,7 @@ import torch
 from trainer.engine.components import build_components
 from trainer.engine.config import resolve_experiment
 from trainer.engine.data import StreamBatches, make_batches
-from trainer.engine.data.mnist import load_mnist
+from trainer.engine.data.sources.mnist import load_mnist
 from trainer.engine.loop.device import resolve_device
 
 

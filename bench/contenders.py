@@ -20,7 +20,7 @@ from torch import nn
 
 from trainer.engine.components import build_components
 from trainer.engine.config import load_experiment
-from trainer.engine.data.batches import epoch_permutation
+from trainer.engine.data.iteration import epoch_permutation
 from trainer.engine.loop.fit import FitLoop
 from trainer.engine.state.rundir import RunDir
 

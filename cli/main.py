@@ -171,7 +171,7 @@ def predict(
     device: Optional[str] = typer.Option(None, "--device"),
 ) -> None:
     """Write a checkpoint's predictions for the inputs in a file (format by suffix)."""
-    from trainer.engine.data.prediction_io import SUFFIXES, read_inputs, write_predictions
+    from trainer.engine.data.prediction_files import SUFFIXES, read_inputs, write_predictions
     from trainer.engine.components import build_models
     from trainer.engine.errors import DataError
     from trainer.engine.session import experiment_from_checkpoint, predict_arrays
@@ -200,7 +200,7 @@ def validate(
     print_config: bool = PrintConfigOption,
 ) -> None:
     """Check a config: schema, model graph, data, one batch through the model. Trains nothing."""
-    from trainer.engine.validation import validate_experiment
+    from trainer.engine.preflight import validate_experiment
     experiment = _load(config, overrides)
     if print_config:
         return _print_resolved(experiment)

@@ -18,6 +18,7 @@ from .graph import GraphModel, build_model
 from .losses import CompiledLoss
 from .metrics import CompiledMetrics
 from .optim import TrainOptimizer, build_optimizer
+from .recipe import RECIPES, Recipe
 from .registry import check_arguments, component_search_dirs, split_spec
 
 
@@ -117,8 +118,6 @@ RECIPE_CONTEXT = ("models", "optimizers", "loss", "metrics", "class_weight")
 
 def recipe_class(experiment: LoadedExperiment) -> tuple[type, dict[str, Any]]:
     """The recipe class and its checked arguments (`recipe:` mapping keys, then `recipe_args`)."""
-    from trainer.recipes import RECIPES, Recipe  # recipes import the engine; import them lazily
-
     cfg = experiment.config
     name, spec_args = split_spec(cfg.recipe, "recipe", "recipe")
     try:

@@ -155,6 +155,12 @@ class Registry:
             return factory
         return decorate
 
+    def declare(self, name: str, ref: str) -> None:
+        """An entry named by its import path, imported when first looked up (built-ins that
+        live outside the engine, such as the shipped recipes)."""
+        self._entries[normalize(name)] = ref
+        self._canonical.setdefault(normalize(name), name)
+
     def names(self) -> list[str]:
         return sorted(self._canonical.values())
 
@@ -165,11 +171,14 @@ class Registry:
         if is_import_ref(name):
             return load_import_ref(name, key_path)
         try:
-            return self._entries[normalize(name)]
+            entry = self._entries[normalize(name)]
         except KeyError:
             raise ConfigError(
                 f"unknown {self.kind} '{name}'{suggest(name, self.names())}", key_path
             ) from None
+        if isinstance(entry, str):  # declared by import path: import it once, keep the factory
+            entry = self._entries[normalize(name)] = load_import_ref(entry, key_path)
+        return entry
 
     def build(self, spec: Any, key_path: str, **context: Any) -> Any:
         """Build a component from its spec; `context` passes engine-supplied arguments."""

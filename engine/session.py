@@ -33,7 +33,7 @@ from .loop.evaluate import evaluate_batches, predict_batches
 from .loop.fit import FitLoop
 from .plots import record_curves
 from .state.atomic import atomic_write_json
-from .validation import validate_experiment
+from .preflight import validate_experiment
 from .state.checkpoint import load_checkpoint
 from .state.lock import RunLock
 from .state.rng import seed_everything

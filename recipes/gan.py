@@ -17,11 +17,10 @@ from torch import nn
 from trainer.engine.callbacks import Callback
 from trainer.engine.errors import ConfigError
 
-from .base import RECIPES, Recipe
+from trainer.engine.recipe import Recipe
 from .png import image_grid, write_png
 
 
-@RECIPES.register("gan", "GAN")
 class GAN(Recipe):
     model_names = ("discriminator", "generator")
     optimizer_names = ("discriminator", "generator")

@@ -13,10 +13,9 @@ import torch
 
 from trainer.engine.errors import ConfigError
 
-from .base import RECIPES, Recipe
+from trainer.engine.recipe import Recipe
 
 
-@RECIPES.register("linear_regression")
 class LinearRegression(Recipe):
     def __init__(self, models, optimizers, loss=None, metrics=None):
         super().__init__(models, optimizers, loss, metrics)

@@ -15,10 +15,9 @@ import torch
 
 from trainer.engine.errors import ConfigError
 
-from .base import RECIPES, Recipe
+from trainer.engine.recipe import Recipe
 
 
-@RECIPES.register("reconstructing_regressor")
 class ReconstructingRegressor(Recipe):
     def __init__(self, models, optimizers, loss=None, metrics=None,
                  reconstruction_output: str = "reconstruction", reconstruction_weight: float = 0.05):

@@ -8,10 +8,9 @@ import torch
 
 from trainer.engine.errors import ConfigError
 
-from .base import RECIPES, Recipe
+from trainer.engine.recipe import Recipe
 
 
-@RECIPES.register("supervised")
 class Supervised(Recipe):
     def __init__(self, models, optimizers, loss=None, metrics=None,
                  class_weight: torch.Tensor | None = None):

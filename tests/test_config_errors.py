@@ -82,7 +82,7 @@ def test_env_default(workdir, monkeypatch):
 
 def test_corrupted_mnist_file_is_exit_2_naming_the_file(cli, workdir, monkeypatch, tmp_path):
     import shutil
-    from trainer.engine.data import mnist
+    from trainer.engine.data.sources import mnist
     corrupt = tmp_path / "mnist"
     shutil.copytree(mnist.MNIST_DIR, corrupt)
     data = bytearray((corrupt / "t10k-labels-idx1-ubyte.gz").read_bytes())

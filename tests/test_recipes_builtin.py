@@ -13,7 +13,7 @@ import torch
 
 from conftest import CONFIGS, read_json, sets
 
-from trainer.engine.data.synthetic import generate
+from trainer.engine.data.sources.synthetic import generate
 
 
 def history_of(run_dir) -> dict[str, list[float]]:

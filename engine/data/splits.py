@@ -9,9 +9,9 @@ from typing import Any
 from ..errors import ConfigError, DataError
 from .arrays import ArraySplit
 from .budget import memory_budget
-from .data_transforms import DataTransforms
+from .transforms.pipelines import DataTransforms
 from .sources import load_split
-from .stream_split import StreamSplit
+from .sources.hdf5_stream import StreamSplit
 
 Split = ArraySplit | StreamSplit
 

@@ -7,10 +7,10 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
-from ..registry import suggest
-from .arrays import ArraySplit
-from .transforms import Pipeline, build_pipeline
+from ...errors import ConfigError, DataError
+from ...registry import suggest
+from ..arrays import ArraySplit
+from .steps import Pipeline, build_pipeline
 
 FIT_CHUNK_ROWS = 65536
 

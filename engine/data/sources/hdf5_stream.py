@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import h5py
 import numpy as np
 
-from .arrays import ArraySplit
+from ..arrays import ArraySplit
 
 PASS_CHUNK_BYTES = 32 * 2**20  # rows read at a time by whole-split passes (checks, fitting)
 

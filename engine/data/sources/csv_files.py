@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
-from ..registry import suggest
-from .arrays import ArraySplit
-from .hdf5_source import require_path
+from ...errors import DataError
+from ...registry import suggest
+from ..arrays import ArraySplit
+from .hdf5_files import require_path
 from .keymap import map_keys
 
 

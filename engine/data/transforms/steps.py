@@ -9,8 +9,8 @@ from typing import Any, Callable, Iterable, Optional, Union
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DataError
-from ..registry import Registry, split_spec
+from ...errors import ConfigError, DataError
+from ...registry import Registry, split_spec
 
 TRANSFORMS = Registry("transform")
 EPSILON = 1e-7  # Keras backend.epsilon(): the floor of the normalizing std

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..errors import ConfigError
-from ..registry import suggest
+from ...errors import ConfigError
+from ...registry import suggest
 
 
 def map_keys(value: Any, names: list[str], default: str, available: Sequence[str] | None,

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..state.atomic import atomic_write
-from .csv_source import read_table
+from .sources.csv_files import read_table
 
 SUFFIXES = (".h5", ".hdf5", ".npy", ".npz", ".csv")
 

@@ -11,7 +11,7 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 import torch
 
-from .arrays import ArraySplit
+from ..arrays import ArraySplit
 
 
 class Batch(NamedTuple):

@@ -9,10 +9,10 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..errors import ConfigError, DataError
-from .arrays import ArraySplit
+from ...errors import ConfigError, DataError
+from ..arrays import ArraySplit
 from .keymap import map_keys
-from .stream_split import StreamSplit
+from .hdf5_stream import StreamSplit
 
 
 def load_hdf5(spec: Any, key_path: str, input_names: list[str], output_names: list[str],

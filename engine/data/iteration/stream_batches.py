@@ -1,5 +1,4 @@
-"""StreamBatches: batches of a StreamSplit read from its HDF5 file by a background thread, and
-`make_batches`, which picks streaming or device staging for a split.
+"""StreamBatches: batches of a StreamSplit read from its HDF5 file by a background thread.
 
 An epoch cuts the split into contiguous chunks, visits them in an order drawn from
 (seed, epoch), groups consecutive chunks into windows and permutes the rows within each window
@@ -16,8 +15,8 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from .batches import Batch, DeviceBatches, assemble, to_tensor
-from .stream_split import StreamSplit
+from .device_batches import Batch, DeviceBatches, assemble, to_tensor
+from ..sources.hdf5_stream import StreamSplit
 
 CHUNKS_PER_WINDOW = 8
 # A window is at most budget / WINDOW_SHARE bytes. Alive per iterator: the window being
@@ -134,13 +133,6 @@ class StreamBatches:
         x = dict(zip(names_x, tensors[: len(names_x)]))
         y = dict(zip(names_y, tensors[len(names_x): len(names_x) + len(names_y)])) or None
         return assemble(x, y, tensors[-1])
-
-
-def make_batches(split: Any, batch_size: int, device: torch.device, shuffle: bool = False,
-                 seed: int = 0) -> DeviceBatches | StreamBatches:
-    """StreamBatches for a split streamed from its file, DeviceBatches for one in memory."""
-    kind = StreamBatches if isinstance(split, StreamSplit) else DeviceBatches
-    return kind(split, batch_size, device, shuffle=shuffle, seed=seed)
 
 
 def _rows(ranges: list[tuple[int, int]]) -> int:

@@ -1,16 +1,17 @@
-"""Sources: a SplitSpec -> the split's raw arrays keyed by the model's input and output names
-(an ArraySplit in memory, or a StreamSplit for an HDF5 split above the memory budget)."""
+"""Sources, one reader per file format or built-in data set: a SplitSpec -> the split's raw
+arrays keyed by the model's input and output names (an ArraySplit in memory, or a StreamSplit
+for an HDF5 split above the memory budget)."""
 from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 from .array_files import load_array_files, load_npz
-from .arrays import ArraySplit
-from .csv_source import load_csv
-from .hdf5_source import load_hdf5
+from ..arrays import ArraySplit
+from .csv_files import load_csv
+from .hdf5_files import load_hdf5
 from .mnist import load_mnist
-from .stream_split import StreamSplit
+from .hdf5_stream import StreamSplit
 from .synthetic import generate
 
 

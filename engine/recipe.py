@@ -1,4 +1,6 @@
-"""The recipe API: what a training algorithm implements, and what the loop gives it.
+"""The recipe contract: what a training algorithm implements, what the loop gives it, and the
+catalogue of recipes by name (the built-ins in trainer.recipes are declared here by import path,
+so the engine never imports them until one is asked for).
 
 A recipe receives its built models, optimizers, compiled loss and metrics, and implements
 `train_step(batch) -> logs` (plus `test_step` / `predict_step` when it evaluates or predicts).
@@ -14,11 +16,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainer.engine.errors import RecipeError
-from trainer.engine.metrics import Mean, MetricLogs
-from trainer.engine.registry import Registry
+from .errors import RecipeError
+from .metrics import Mean, MetricLogs
+from .registry import Registry
 
 RECIPES = Registry("recipe")
+for _name, _ref in {"supervised": "trainer.recipes.supervised:Supervised",
+                    "gan": "trainer.recipes.gan:GAN",
+                    "linear_regression": "trainer.recipes.linear_regression:LinearRegression",
+                    "reconstructing_regressor":
+                        "trainer.recipes.reconstructing_regressor:ReconstructingRegressor"}.items():
+    RECIPES.declare(_name, _ref)
 
 
 class Recipe:

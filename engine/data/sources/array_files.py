@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
-from .arrays import ArraySplit
-from .hdf5_source import require_path
+from ...errors import ConfigError, DataError
+from ..arrays import ArraySplit
+from .hdf5_files import require_path
 from .idx import parse_idx
 from .keymap import map_keys
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import ArraySplit
+from ..arrays import ArraySplit
 
 
 def generate(generator: str, samples: int, features: int | None, classes: int | None,
