@@ -283,6 +283,51 @@ def plot(
 
 
 @app.command(epilog=examples(
+    "trainer sweep configs/mnist_sweep.yaml   # a worker; start more for parallel trials",
+    "trainer sweep configs/mnist_sweep.yaml --max-time 1h   # exit 75 in time; run again",
+    "trainer sweep configs/mnist_sweep.yaml --status",
+    "trainer sweep configs/mnist_sweep.yaml --status --json | jq .best"))
+@report_errors
+def sweep(
+    sweep_file: Path = typer.Argument(..., help="Sweep YAML file (names the base experiment)."),
+    status: bool = typer.Option(False, "--status", help="Show the trials and the best one; "
+                                "write best.yaml and the plots; train nothing."),
+    as_json: bool = typer.Option(False, "--json", help="With --status: print it as JSON."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N | mps."),
+    max_time: Optional[str] = typer.Option(None, "--max-time", help="Stop this worker (resumably) "
+                                           "before this much time has passed, e.g. 2h30m."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print one line per trial only."),
+) -> None:
+    """Hyperparameter search on Optuna: run trials until the study has them all.
+
+    Each trial is a run dir in sweeps/NAME/trials/NNN. Run it again after any kill to
+    continue; run several at once (or on several machines sharing a storage URL) in parallel.
+    """
+    from trainer.engine.sweep.spec import load_sweep
+    if status:
+        return _sweep_status(load_sweep(sweep_file, check=False), as_json)
+    from trainer.engine.session import FitOptions
+    from trainer.engine.sweep.report import sweep_report
+    from trainer.engine.sweep.worker import run_worker
+    spec = load_sweep(sweep_file)
+    options = FitOptions(device=device, max_seconds=parse_duration(max_time) if max_time else None,
+                         progress="quiet" if quiet else _progress_mode(False))
+    result = run_worker(spec, options, typer.echo)
+    typer.echo(f"{result.finished} trials finished" + (f", {result.running} running in other "
+               f"workers" if result.running else "") + f"; status: trainer sweep {sweep_file} --status")
+    if not result.running:
+        from .tables import sweep_table
+        typer.echo(sweep_table(sweep_report(spec)))
+
+
+def _sweep_status(spec, as_json: bool) -> None:
+    from trainer.engine.sweep.report import sweep_report
+    from .tables import sweep_table
+    report = sweep_report(spec)
+    typer.echo(json.dumps(report.as_json(), indent=2) if as_json else sweep_table(report))
+
+
+@app.command(epilog=examples(
     "trainer init",
     "trainer init --template mnist_cnn experiments/cnn.yaml",
     "trainer init --template regression && trainer fit regression.yaml"))

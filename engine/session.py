@@ -53,6 +53,7 @@ class FitOptions:
     progress: str = "lines"         # bar | lines | quiet
     stream: TextIO = field(default_factory=lambda: sys.stdout)
     started: float = field(default_factory=time.monotonic)  # --max-time counts from here
+    callbacks: list = field(default_factory=list)  # added after the run's own (trainer sweep)
 
     def warn(self, message: str) -> None:
         sys.stderr.write(f"warning: {message}\n")
@@ -108,7 +109,7 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
     separator = next((c.separator for c in user_callbacks
                       if isinstance(c, CSVLogger) and c.filename is None), ",")
     progress = _progress(options) if dist.is_main else []
-    callbacks = [*user_callbacks, *progress, RunRecorder(separator)]
+    callbacks = [*user_callbacks, *progress, RunRecorder(separator), *options.callbacks]
     loop = FitLoop(components, callbacks, run_dir, options.max_seconds, started=options.started,
                    dist=dist)
 

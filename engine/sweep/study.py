@@ -1,0 +1,82 @@
+"""A sweep's Optuna study: its storage (SQLite in the sweep directory, or any RDB URL that
+workers on several machines share), sampler, pruner and direction."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigError
+from .spec import Sweep
+
+INSTALL_HINT = "pip install 'trainer[sweep]' (Optuna)"
+
+
+def optuna_module() -> Any:
+    try:
+        import optuna
+    except ImportError:
+        raise ConfigError(f"trainer sweep needs Optuna: {INSTALL_HINT}") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def open_study(sweep: Sweep, create: bool = True) -> Any:
+    """The study, created on first use. Its direction is fixed then: a sweep file whose metric
+    direction changed later is refused rather than mixed into the same study."""
+    optuna = optuna_module()
+    if not create and sweep.storage.startswith("sqlite:///") and not sweep.directory.is_dir():
+        raise ConfigError(f"sweep {sweep.study_name} has not started ({sweep.directory} does not "
+                          f"exist); start it with: trainer sweep {sweep.source}")
+    if create and sweep.storage.startswith("sqlite:///"):
+        sweep.directory.mkdir(parents=True, exist_ok=True)
+    storage = _storage(optuna, sweep.storage)
+    if not create:
+        try:
+            return optuna.load_study(study_name=sweep.study_name, storage=storage,
+                                     sampler=sampler(sweep, 0))
+        except KeyError:
+            raise ConfigError(f"no study '{sweep.study_name}' in {sweep.storage} yet; start it "
+                              f"with: trainer sweep {sweep.source}") from None
+    study = optuna.create_study(study_name=sweep.study_name, storage=storage,
+                                direction=sweep.direction, sampler=sampler(sweep, 0),
+                                pruner=pruner(sweep), load_if_exists=True)
+    if study.direction.name.lower() != sweep.direction:
+        raise ConfigError(f"the study '{sweep.study_name}' in {sweep.storage} was created to "
+                          f"{study.direction.name.lower()}; this sweep file says {sweep.direction}",
+                          "direction", str(sweep.source))
+    return study
+
+
+def _storage(optuna: Any, url: str) -> Any:
+    try:
+        if url.startswith("sqlite:"):
+            # Several local workers write one SQLite file: wait for the lock, do not fail.
+            return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+        return optuna.storages.RDBStorage(url)
+    except (ImportError, ModuleNotFoundError) as exc:
+        raise ConfigError(f"the storage needs a database driver: {exc}", "storage") from None
+    except Exception as exc:  # SQLAlchemy's own errors: a bad URL, an unreachable server
+        raise ConfigError(f"cannot open the storage {url}: {exc}", "storage") from None
+
+
+def sampler(sweep: Sweep, offset: int) -> Any:
+    """Seeded with the sweep's seed plus `offset` (the next trial's number), so one worker
+    repeats itself exactly and workers started together do not draw the same values."""
+    optuna = optuna_module()
+    seed = sweep.spec.seed + offset
+    if sweep.spec.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if sweep.spec.sampler == "grid":
+        return optuna.samplers.GridSampler({p.path: p.grid() for p in sweep.params}, seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def pruner(sweep: Sweep) -> Any:
+    optuna = optuna_module()
+    spec = sweep.pruner
+    if spec is None:
+        return optuna.pruners.NopPruner()
+    if spec.type == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=spec.startup_trials,
+                                           n_warmup_steps=spec.warmup_epochs)
+    return optuna.pruners.SuccessiveHalvingPruner(min_resource=spec.min_epochs,
+                                                  reduction_factor=spec.reduction_factor)

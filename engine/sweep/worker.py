@@ -1,0 +1,93 @@
+"""A sweep worker: claim a trial, run it, repeat until the study needs no more from this
+worker. Any number of workers may run at once; each can be killed at any moment and started
+again (from cron): an interrupted trial resumes from its checkpoint.
+
+SIGTERM/SIGINT during a trial: fit checkpoints and the worker stops (TrainingInterrupted,
+exit 75); between trials: the worker stops before the next one. `max_seconds` (--max-time)
+counts for the whole worker, and fit stops the trial in progress in time."""
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..errors import TrainingInterrupted
+from ..session import FitOptions
+from .claims import claim_trial, progress
+from .spec import Sweep
+from .study import open_study
+from .trial import TrialOutcome, run_trial
+
+
+@dataclass
+class WorkerResult:
+    outcomes: list[TrialOutcome]
+    finished: int      # trials of the study that are finished (by any worker)
+    running: int       # trials other live workers are running
+
+
+def run_worker(sweep: Sweep, options: FitOptions,
+               say: Callable[[str], None] = print) -> WorkerResult:
+    """Raises TrainingInterrupted (exit 75) when stopped by a signal or --max-time while the
+    study still needs trials."""
+    study = open_study(sweep)
+    outcomes: list[TrialOutcome] = []
+    with _StopBetweenTrials() as stop:
+        while True:
+            if stop.reason:
+                raise TrainingInterrupted(f"{stop.reason} between trials")
+            if _out_of_time(options):
+                raise TrainingInterrupted("--max-time reached before the next trial")
+            claim = claim_trial(study, sweep)
+            if claim is None:
+                break
+            params = ", ".join(f"{k}={_short(v)}" for k, v in claim.trial.params.items())
+            say(f"trial {claim.trial.number}{' (resumed)' if claim.adopted else ''}"
+                + (f": {params}" if params else ""))
+            outcome = run_trial(sweep, study, claim.trial, options)
+            outcomes.append(outcome)
+            say(_describe(outcome, sweep))
+    now = progress(study.get_trials(deepcopy=False))
+    return WorkerResult(outcomes, now.finished, now.running)
+
+
+def _out_of_time(options: FitOptions) -> bool:
+    return options.max_seconds is not None and \
+        time.monotonic() - options.started >= options.max_seconds
+
+
+def _describe(outcome: TrialOutcome, sweep: Sweep) -> str:
+    head = f"trial {outcome.number} {outcome.state} after {outcome.epochs} epochs"
+    if outcome.state == "failed":
+        return f"{head}: {outcome.error}"
+    value = f"{sweep.metric}={outcome.value:.6g}" if outcome.value is not None else ""
+    return f"{head}: {value} ({outcome.run_dir})"
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+class _StopBetweenTrials:
+    """Between trials a SIGTERM/SIGINT only asks the worker to stop before the next trial;
+    during one, fit's own handler (installed over this one) checkpoints and stops it."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopBetweenTrials":
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self.previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.reason = signal.Signals(signum).name
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
