@@ -283,10 +283,10 @@ def plot(
 
 
 @app.command(epilog=examples(
-    "trainer sweep configs/mnist_sweep.yaml   # a worker; start more for parallel trials",
-    "trainer sweep configs/mnist_sweep.yaml --max-time 1h   # exit 75 in time; run again",
-    "trainer sweep configs/mnist_sweep.yaml --status",
-    "trainer sweep configs/mnist_sweep.yaml --status --json | jq .best"))
+    "trainer sweep examples/mnist_sweep.yaml   # a worker; start more for parallel trials",
+    "trainer sweep examples/mnist_sweep.yaml --max-time 1h   # exit 75 in time; run again",
+    "trainer sweep examples/mnist_sweep.yaml --status",
+    "trainer sweep examples/mnist_sweep.yaml --status --json | jq .best"))
 @report_errors
 def sweep(
     sweep_file: Path = typer.Argument(..., help="Sweep YAML file (names the base experiment)."),

@@ -1,5 +1,5 @@
-"""Which trial a worker runs next: first a trial whose worker on this machine died (killed
-mid-trial, or stopped by SIGTERM / --max-time), which then resumes from its checkpoint under
+"""Which trial a worker runs next: first a trial whose worker on this machine died or stopped
+(killed mid-trial, SIGTERM, --max-time), which then resumes from its checkpoint under
 the same Optuna trial; else a new trial, while the study still needs one.
 
 A trial records its worker (host, pid) as Optuna user attributes. Workers that share the
@@ -73,8 +73,10 @@ def _abandoned(frozen: Any, sweep: Sweep) -> bool:
         # Killed between ask and recording its owner: with SQLite every worker is local and
         # takes trials under the lock, so nobody else is about to record it.
         return sweep.storage.startswith("sqlite:")
-    if owner_host != socket.gethostname() or owner_pid == os.getpid():
+    if owner_host != socket.gethostname():
         return False
+    if owner_pid == os.getpid():  # this worker claims only between its trials
+        return True
     try:
         os.kill(int(owner_pid), 0)
     except ProcessLookupError:

@@ -37,7 +37,7 @@ def run_worker(sweep: Sweep, options: FitOptions,
         while True:
             if stop.reason:
                 raise TrainingInterrupted(f"{stop.reason} between trials")
-            if _out_of_time(options):
+            if outcomes and _out_of_time(options):  # as fit: some progress every invocation
                 raise TrainingInterrupted("--max-time reached before the next trial")
             claim = claim_trial(study, sweep)
             if claim is None:
