@@ -41,6 +41,14 @@ fit:
   callbacks: CALLBACKS
 """
 KERNEL = "model.layers[0].kernel_initializer.value"
+TWO_LEARNING_RATES = """
+experiment: line.yaml
+trials: 2
+sampler: random
+pruner: none
+space:
+  compile.optimizer.learning_rate: {log_uniform: [0.001, 0.1]}
+"""
 
 # Signals its own process at global step $KILL_STEP of the trial whose run dir is $KILL_TRIAL.
 KILLER = """
@@ -182,14 +190,7 @@ def test_a_bad_sweep_key_names_its_line(cli, workdir):
 
 
 def test_max_time_stops_the_worker_resumably_and_the_trials_match_uninterrupted_ones(cli, workdir):
-    sweep = _write(workdir, """
-experiment: line.yaml
-trials: 2
-sampler: random
-pruner: none
-space:
-  compile.optimizer.learning_rate: {log_uniform: [0.001, 0.1]}
-""", epochs=2, batch_size=16)
+    sweep = _write(workdir, TWO_LEARNING_RATES, epochs=2, batch_size=16)
     codes = [cli("sweep", sweep, "--quiet", "--max-time", "0.001").exit_code for _ in range(4)]
     # fit trains one epoch per invocation, and the worker stops before a new trial once late.
     assert codes == [75, 75, 75, 75]
@@ -242,14 +243,7 @@ space:
 
 def test_sigkill_and_sigterm_mid_trial_resume_the_same_trials_exactly(cli, workdir):
     (workdir / "killer.py").write_text(KILLER)
-    sweep = _write(workdir, """
-experiment: line.yaml
-trials: 2
-sampler: random
-pruner: none
-space:
-  compile.optimizer.learning_rate: {log_uniform: [0.001, 0.1]}
-""", epochs=3, batch_size=16, callbacks="[killer.py:KillInTrial]")
+    sweep = _write(workdir, TWO_LEARNING_RATES, epochs=3, batch_size=16, callbacks="[killer.py:KillInTrial]")
     # 4 steps an epoch: step 6 is mid-way through a trial's second epoch.
     killed = _worker(workdir, sweep, KILL_TRIAL="000", KILL_STEP="6")
     out, err = killed.communicate(timeout=300)

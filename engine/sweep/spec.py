@@ -17,6 +17,7 @@ from ..errors import ConfigError
 from ..metrics.compiled import CompiledMetrics
 from ..preflight import validate_experiment
 from ..config import keypath
+from ..config.experiment import source_line
 from ..config.loader import load_yaml
 from .space import Param, parse_space
 
@@ -202,15 +203,7 @@ def _grid_size(params: list[Param], where: Any) -> int:
 
 
 def _where(locations: dict[str, str], key: str) -> str | None:
-    parts = keypath.split(key) if key else []
-    if parts and parts[0] == "space" and len(parts) > 1:  # the space's keys are key paths
-        found = locations.get(key)
-        if found:
-            return found
-        parts = ["space"]
-    while parts:
-        found = locations.get(keypath.join(parts))
-        if found:
-            return found
-        parts.pop()
-    return locations.get("")
+    """The space's keys are key paths themselves: `space.model.layers[0].units` is one key."""
+    if key.startswith("space.") and key in locations:
+        return locations[key]
+    return source_line(locations, keypath.split(key) if key else [])

@@ -7,13 +7,12 @@ exit 75); between trials: the worker stops before the next one. `max_seconds` (-
 counts for the whole worker, and fit stops the trial in progress in time."""
 from __future__ import annotations
 
-import signal
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import TrainingInterrupted
-from ..session import FitOptions
+from ..session import FitOptions, _signals_interrupt as signals_interrupt
 from .claims import claim_trial, progress
 from .spec import Sweep
 from .study import open_study
@@ -33,10 +32,11 @@ def run_worker(sweep: Sweep, options: FitOptions,
     study still needs trials."""
     study = open_study(sweep)
     outcomes: list[TrialOutcome] = []
-    with _StopBetweenTrials() as stop:
+    stop = _StopRequest()
+    with signals_interrupt(stop):  # during a trial, fit's own handler takes over
         while True:
-            if stop.reason:
-                raise TrainingInterrupted(f"{stop.reason} between trials")
+            if stop.interrupt_reason:
+                raise TrainingInterrupted(f"{stop.interrupt_reason} between trials")
             if outcomes and _out_of_time(options):  # as fit: some progress every invocation
                 raise TrainingInterrupted("--max-time reached before the next trial")
             claim = claim_trial(study, sweep)
@@ -69,25 +69,11 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-class _StopBetweenTrials:
-    """Between trials a SIGTERM/SIGINT only asks the worker to stop before the next trial;
-    during one, fit's own handler (installed over this one) checkpoints and stops it."""
+class _StopRequest:
+    """What fit's signal handler sets, outside a trial: a stop before the next trial (and, as
+    in fit, a second signal stops at once)."""
 
-    def __init__(self) -> None:
-        self.reason: str | None = None
-        self.previous: dict[int, Any] = {}
+    interrupt_reason: str | None = None
 
-    def __enter__(self) -> "_StopBetweenTrials":
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                self.previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.reason = signal.Signals(signum).name
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
+    def request_interrupt(self, reason: str) -> None:
+        self.interrupt_reason = reason
