@@ -16,6 +16,7 @@ from ..components import build_models, build_optimizers
 from ..errors import ConfigError
 from ..metrics.compiled import CompiledMetrics
 from ..preflight import validate_experiment
+from ..registry import suggest
 from ..config import keypath
 from ..config.experiment import source_line
 from ..config.loader import load_yaml
@@ -100,10 +101,7 @@ def load_sweep(path: str | Path, check: bool = True) -> Sweep:
     try:
         spec = SweepFile.model_validate(data)
     except pydantic.ValidationError as exc:
-        error = exc.errors()[0]
-        key = keypath.join([p for p in error["loc"] if not str(p).startswith(("literal", "function"))])
-        raise ConfigError(error["msg"].lower() if error["type"] != "missing" else
-                          "this key is required", key, where(key)) from None
+        raise _first_error(exc, where) from None
     params = parse_space(spec.space, where)
     name = spec.name or path.stem
     directory = Path(spec.directory or Path("sweeps") / name)
@@ -123,6 +121,20 @@ def load_sweep(path: str | Path, check: bool = True) -> Sweep:
     if check:
         _check_params(sweep, where)
     return replace(sweep, direction=_direction(sweep, base_experiment, where))
+
+
+def _first_error(exc: pydantic.ValidationError, where: Any) -> ConfigError:
+    error = exc.errors()[0]
+    loc = [p for p in error["loc"] if not str(p).startswith(("literal", "function"))]
+    key = keypath.join(loc)
+    if error["type"] == "extra_forbidden" and len(loc) == 1:
+        valid = list(SweepFile.model_fields)
+        message = f"unknown key '{loc[0]}'{suggest(str(loc[0]), valid)}; valid keys: {', '.join(valid)}"
+    elif error["type"] == "missing":
+        message = "this key is required"
+    else:
+        message = error["msg"].lower()
+    return ConfigError(message, key, where(key))
 
 
 def default_metric(experiment: experiment_config.LoadedExperiment) -> str:

@@ -8,7 +8,7 @@ counts for the whole worker, and fit stops the trial in progress in time."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from ..errors import TrainingInterrupted
@@ -45,11 +45,18 @@ def run_worker(sweep: Sweep, options: FitOptions,
             params = ", ".join(f"{k}={_short(v)}" for k, v in claim.trial.params.items())
             say(f"trial {claim.trial.number}{' (resumed)' if claim.adopted else ''}"
                 + (f": {params}" if params else ""))
-            outcome = run_trial(sweep, study, claim.trial, options)
+            outcome = run_trial(sweep, study, claim.trial, _trial_options(options))
             outcomes.append(outcome)
             say(_describe(outcome, sweep))
     now = progress(study.get_trials(deepcopy=False))
     return WorkerResult(outcomes, now.finished, now.running)
+
+
+def _trial_options(options: FitOptions) -> FitOptions:
+    """A trial's fit counts its set-up from now, and gets what is left of the worker's time."""
+    now = time.monotonic()
+    left = None if options.max_seconds is None else options.max_seconds - (now - options.started)
+    return replace(options, started=now, max_seconds=left)
 
 
 def _out_of_time(options: FitOptions) -> bool:
