@@ -3,7 +3,6 @@ time, run dir), the best trial, its config written out as a plain experiment fil
 and Optuna's optimisation-history and parameter-importance plots (PNG) in the sweep dir."""
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 from ..plots import matplotlib_available
 from ..state.atomic import atomic_write_text
+from ..state.rundir import RunDir
 from .spec import Sweep
 from .study import open_study
 from .trial import ERROR, RUN_DIR, trial_dir
@@ -62,19 +62,18 @@ def sweep_report(sweep: Sweep, write_files: bool = True) -> SweepReport:
 
 
 def _row(sweep: Sweep, trial: Any) -> TrialRow:
-    run_dir = Path(trial.user_attrs.get(RUN_DIR) or trial_dir(sweep, trial.number))
-    history = _read_json(run_dir / "history.json") or {}
-    seconds = sum(s for s in history.get("history", {}).get("seconds", []) if s is not None)
+    run_dir = RunDir(Path(trial.user_attrs.get(RUN_DIR) or trial_dir(sweep, trial.number)))
+    history, epochs = run_dir.read_history()
+    seconds = sum(s for s in history.get("seconds", []) if s is not None)
     return TrialRow(trial.number, trial.state.name.lower(), dict(trial.params), trial.value,
-                    len(history.get("epoch", [])), round(seconds, 2), str(run_dir),
-                    (_read_json(run_dir / "status.json") or {}).get("state"),
-                    trial.user_attrs.get(ERROR))
+                    len(epochs), round(seconds, 2), str(run_dir.path),
+                    run_dir.read_status().get("state"), trial.user_attrs.get(ERROR))
 
 
 def _write_files(sweep: Sweep, study: Any, report: SweepReport) -> list[str]:
     written = []
     if report.best is not None:
-        source = Path(report.best.run_dir) / "config.yaml"
+        source = RunDir(Path(report.best.run_dir)).config
         if source.is_file():
             path = sweep.directory / BEST_CONFIG
             params = ", ".join(f"{k}={v}" for k, v in report.best.params.items())
@@ -111,10 +110,3 @@ def _plots(sweep: Sweep, study: Any) -> list[str]:
         plt.close(figure)
         written.append(str(path))
     return written
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None

@@ -2,11 +2,11 @@
 directory (sweeps/NAME/trials/NNN), reporting the metric to Optuna after every epoch so the
 pruner can stop it; then its value (the best epoch's) or its pruned / failed state told.
 
-A pruned trial is an ordinary run that early-stopped: status.json says early_stopped and its
-events.jsonl has a `pruned` event; Optuna records it as PRUNED."""
+A pruned trial is an ordinary run that early-stopped: status.json says early_stopped, train.log
+says why; Optuna records it as PRUNED (and the trial's user attribute `pruned_at_epoch`, which
+tells a worker that adopts the trial after a kill that the early stop was the pruner's)."""
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from dataclasses import dataclass, replace
@@ -15,11 +15,13 @@ from typing import Any
 
 from ..callbacks import Callback
 from ..errors import ConfigError, DataError, TrainingDiverged
-from ..session import FitOptions, fit
+from ..fit_session import FitOptions, fit
+from ..state.run_state import RunState
+from ..state.rundir import RunDir
 from .spec import Sweep
 from .study import optuna_module
 
-RUN_DIR, ERROR = "run_dir", "error"
+RUN_DIR, ERROR, PRUNED_AT = "run_dir", "error", "pruned_at_epoch"
 
 
 @dataclass
@@ -38,7 +40,7 @@ def trial_dir(sweep: Sweep, number: int) -> Path:
 
 class ReportToOptuna(Callback):
     """After each epoch that logged the metric: report it; if the pruner says so (and epochs
-    remain), stop training the way EarlyStopping does and record a `pruned` event."""
+    remain), stop training the way EarlyStopping does."""
 
     uses_batch_hooks = False
 
@@ -53,9 +55,9 @@ class ReportToOptuna(Callback):
         with warnings.catch_warnings():  # an epoch re-run after a kill reports its value again
             warnings.simplefilter("ignore")
             self.trial.report(float(value), epoch)
-        if epoch + 1 < self.loop.cfg.fit.epochs and self.trial.should_prune():
-            self.loop.stop_training = True
-            self.loop.run_dir.event("pruned", epoch=epoch, metric=self.metric, value=value)
+        if epoch + 1 < self.loop.epochs and self.trial.should_prune():
+            self.trial.set_user_attr(PRUNED_AT, epoch)
+            self.loop.request_stop()
             self.loop.note(f"Epoch {epoch + 1}: pruned by the sweep ({self.metric}={value:.6g})")
 
 
@@ -71,7 +73,7 @@ def run_trial(sweep: Sweep, study: Any, trial: Any, options: FitOptions) -> Tria
     except (TrainingDiverged, ConfigError, DataError) as exc:
         return _failed(study, trial, run_dir, str(exc))
     value, epochs = best_value(run_dir, sweep)
-    if _was_pruned(run_dir):
+    if _was_pruned(trial, run_dir):
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         return TrialOutcome(trial.number, "pruned", value, run_dir, epochs)
     if value is None:
@@ -84,33 +86,21 @@ def run_trial(sweep: Sweep, study: Any, trial: Any, options: FitOptions) -> Tria
 def best_value(run_dir: Path, sweep: Sweep) -> tuple[float | None, int]:
     """The metric's best epoch value in the run's history (None if never logged), and the
     number of epochs trained."""
-    history = _history(run_dir)
-    if history is None:
-        return None, 0
-    values = [v for v in history["history"].get(sweep.metric, [])
-              if v is not None and math.isfinite(v)]
+    history, epochs = RunDir(run_dir).read_history()
+    values = [v for v in history.get(sweep.metric, []) if v is not None and math.isfinite(v)]
     pick = max if sweep.direction == "maximize" else min
-    return (pick(values) if values else None), len(history["epoch"])
+    return (pick(values) if values else None), len(epochs)
 
 
-def _was_pruned(run_dir: Path) -> bool:
-    try:
-        lines = (run_dir / "events.jsonl").read_text().splitlines()
-    except OSError:
-        return False
-    return any(json.loads(line).get("event") == "pruned" for line in lines if line.strip())
+def _was_pruned(trial: Any, run_dir: Path) -> bool:
+    """The pruner stopped it (and a resume after a kill did not train on past that epoch)."""
+    pruned_at = trial.user_attrs.get(PRUNED_AT)
+    state = RunState.parse(RunDir(run_dir).read_status().get("state"))
+    return pruned_at is not None and state is RunState.EARLY_STOPPED
 
 
 def _failed(study: Any, trial: Any, run_dir: Path, error: str) -> TrialOutcome:
     trial.set_user_attr(ERROR, error)
     study.tell(trial, state=optuna_module().trial.TrialState.FAIL)
-    history = _history(run_dir)
     return TrialOutcome(trial.number, "failed", None, run_dir,
-                        len(history["epoch"]) if history else 0, error)
-
-
-def _history(run_dir: Path) -> dict | None:
-    try:
-        return json.loads((run_dir / "history.json").read_text())
-    except (OSError, ValueError):
-        return None
+                        len(RunDir(run_dir).read_history()[1]), error)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from ..errors import TrainingInterrupted
-from ..session import FitOptions, _signals_interrupt as signals_interrupt
+from ..fit_session import FitOptions
+from ..loop.stop_policy import StopPolicy
 from .claims import claim_trial, progress
 from .spec import Sweep
 from .study import open_study
@@ -32,11 +33,11 @@ def run_worker(sweep: Sweep, options: FitOptions,
     study still needs trials."""
     study = open_study(sweep)
     outcomes: list[TrialOutcome] = []
-    stop = _StopRequest()
-    with signals_interrupt(stop):  # during a trial, fit's own handler takes over
+    between_trials = StopPolicy()
+    with between_trials.handle_signals():  # during a trial, fit's own handlers take over
         while True:
-            if stop.interrupt_reason:
-                raise TrainingInterrupted(f"{stop.interrupt_reason} between trials")
+            if between_trials.reason:
+                raise TrainingInterrupted(f"{between_trials.reason} between trials")
             if outcomes and _out_of_time(options):  # as fit: some progress every invocation
                 raise TrainingInterrupted("--max-time reached before the next trial")
             claim = claim_trial(study, sweep)
@@ -74,13 +75,3 @@ def _describe(outcome: TrialOutcome, sweep: Sweep) -> str:
 
 def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-class _StopRequest:
-    """What fit's signal handler sets, outside a trial: a stop before the next trial (and, as
-    in fit, a second signal stops at once)."""
-
-    interrupt_reason: str | None = None
-
-    def request_interrupt(self, reason: str) -> None:
-        self.interrupt_reason = reason
