@@ -16,8 +16,6 @@ import yaml
 
 from conftest import HANG_TIMEOUT, TRAINER, read_json
 
-pytest.importorskip("optuna")
-
 # y = 3x + 2 + noise, fitted by y = w x + 2 with the kernel w chosen by the sweep and a learning
 # rate of 0: the validation loss is lowest at w = 3, the known optimum.
 LINE = """
