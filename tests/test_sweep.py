@@ -187,6 +187,14 @@ def test_a_bad_sweep_key_names_its_line(cli, workdir):
     assert result.exit_code == 2 and "pruner (sweep.yaml:3)" in result.stderr, result.stderr
 
 
+def test_the_study_timeout_stops_new_trials(cli, workdir):
+    sweep = _write(workdir, f"experiment: line.yaml\ntrials: 50\ntimeout: 0.001\n"
+                            f"space:\n  {KERNEL}: {{uniform: [0, 1]}}\n")
+    result = cli("sweep", sweep, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert [r["state"] for r in _status(cli, sweep)["rows"]] == ["complete"]
+
+
 def test_max_time_stops_the_worker_resumably_and_the_trials_match_uninterrupted_ones(cli, workdir):
     sweep = _write(workdir, TWO_LEARNING_RATES, epochs=2, batch_size=16)
     codes = [cli("sweep", sweep, "--quiet", "--max-time", "0.001").exit_code for _ in range(4)]
