@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..errors import ConfigError
 from .spec import Sweep
 
@@ -59,10 +61,11 @@ def _storage(optuna: Any, url: str) -> Any:
 
 
 def sampler(sweep: Sweep, offset: int) -> Any:
-    """Seeded with the sweep's seed plus `offset` (the next trial's number), so one worker
-    repeats itself exactly and workers started together do not draw the same values."""
+    """Seeded from (the sweep's seed, `offset` = the next trial's number), so one worker
+    repeats itself exactly and workers started together do not draw the same values. Mixed
+    through a SeedSequence: NumPy generators seeded 0, 1, 2, 3 draw nearly equal first values."""
     optuna = optuna_module()
-    seed = sweep.spec.seed + offset
+    seed = int(np.random.SeedSequence([sweep.spec.seed, offset]).generate_state(1)[0])
     if sweep.spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if sweep.spec.sampler == "grid":
