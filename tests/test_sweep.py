@@ -187,6 +187,16 @@ def test_a_bad_sweep_key_names_its_line(cli, workdir):
     assert result.exit_code == 2 and "pruner (sweep.yaml:3)" in result.stderr, result.stderr
 
 
+def test_grid_sampler_covers_every_combination_once(cli, workdir):
+    sweep = _write(workdir, f"experiment: line.yaml\nsampler: grid\npruner: none\nspace:\n"
+                            f"  {KERNEL}: {{choice: [1.0, 3.0]}}\n"
+                            f"  fit.batch_size: {{int: [16, 48], step: 16}}\n")
+    assert cli("sweep", sweep, "--quiet").exit_code == 0
+    rows = _status(cli, sweep)["rows"]  # trials defaults to the grid's size
+    assert sorted((r["params"][KERNEL], r["params"]["fit.batch_size"]) for r in rows) == [
+        (1.0, 16), (1.0, 32), (1.0, 48), (3.0, 16), (3.0, 32), (3.0, 48)]
+
+
 def test_the_study_timeout_stops_new_trials(cli, workdir):
     sweep = _write(workdir, f"experiment: line.yaml\ntrials: 50\ntimeout: 0.001\n"
                             f"space:\n  {KERNEL}: {{uniform: [0, 1]}}\n")

@@ -105,10 +105,9 @@ def load_sweep(path: str | Path, check: bool = True) -> Sweep:
     params = parse_space(spec.space, where)
     name = spec.name or path.stem
     directory = Path(spec.directory or Path("sweeps") / name)
-    base = (path.parent / spec.experiment)
+    base = path.parent / spec.experiment
     if not base.is_file():
         raise ConfigError(f"experiment file not found: {base}", "experiment", where("experiment"))
-    trials = spec.trials
     grid = _grid_size(params, where) if spec.sampler == "grid" else None
     trials = spec.trials or grid
     if trials is None and spec.timeout is None:

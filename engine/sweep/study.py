@@ -69,8 +69,18 @@ def sampler(sweep: Sweep, offset: int) -> Any:
     if sweep.spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if sweep.spec.sampler == "grid":
-        return optuna.samplers.GridSampler({p.path: p.grid() for p in sweep.params}, seed=seed)
+        # Its grid order is shuffled by the seed, and trial N takes point N: one seed for all.
+        return _grid_sampler(optuna, {p.path: p.grid() for p in sweep.params}, sweep.spec.seed)
     return optuna.samplers.TPESampler(seed=seed)
+
+
+def _grid_sampler(optuna: Any, space: dict[str, list], seed: int) -> Any:
+    class GridSampler(optuna.samplers.GridSampler):
+        def after_trial(self, *args: Any) -> None:
+            """Optuna's calls study.stop() once the grid is covered, which works only inside
+            study.optimize; a worker stops by itself when the study has its trials."""
+
+    return GridSampler(space, seed=seed)
 
 
 def pruner(sweep: Sweep) -> Any:
