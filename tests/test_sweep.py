@@ -123,8 +123,7 @@ space:
         assert (folder / name).is_file(), name
     assert cli("fit", folder / "best.yaml", "--run-dir", "again", "--quiet").exit_code == 0
     assert _history(workdir / "again")["history"]["val_loss"] == [best["value"]]
-    table = cli("sweep", sweep, "--status").stdout
-    assert f"best: trial {best['number']}, val_loss=" in table
+    assert f"best: trial {best['number']}, val_loss=" in result.stdout  # the worker's last table
     # Started again, a finished sweep starts nothing.
     again = cli("sweep", sweep, "--quiet")
     assert again.exit_code == 0 and "14 trials finished" in again.stdout
@@ -259,7 +258,8 @@ space:
 
 def test_sigkill_and_sigterm_mid_trial_resume_the_same_trials_exactly(cli, workdir):
     (workdir / "killer.py").write_text(KILLER)
-    sweep = _write(workdir, TWO_LEARNING_RATES, epochs=3, batch_size=16, callbacks="[killer.py:KillInTrial]")
+    sweep = _write(workdir, TWO_LEARNING_RATES, epochs=2, batch_size=16,
+                   callbacks="[killer.py:KillInTrial]")
     # 4 steps an epoch: step 6 is mid-way through a trial's second epoch.
     killed = _worker(workdir, sweep, KILL_TRIAL="000", KILL_STEP="6")
     out, err = killed.communicate(timeout=HANG_TIMEOUT)
@@ -274,7 +274,7 @@ def test_sigkill_and_sigterm_mid_trial_resume_the_same_trials_exactly(cli, workd
     assert "trial 1 (resumed)" in out
     rows = _status(cli, sweep)["rows"]
     assert [(r["number"], r["state"], r["epochs"]) for r in rows] == [
-        (0, "complete", 3), (1, "complete", 3)]
+        (0, "complete", 2), (1, "complete", 2)]
     for row in rows:
         assert _events(row["run_dir"]).count("resumed") == 1
         assert _events(row["run_dir"]).count("completed") == 1
