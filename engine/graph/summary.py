@@ -43,7 +43,10 @@ class Summary:
         return "\n".join(out)
 
 
-def _shape(shape: tuple) -> str:
+def _shape(shape: tuple | list) -> str:
+    """`(None, 4)`; a multi-output layer's list of shapes as `[(None, 4), (None, 4)]`."""
+    if isinstance(shape, list):
+        return "[" + ", ".join(_shape(s) for s in shape) + "]"
     return "(" + ", ".join(str(d) for d in (None, *shape)) + ")"
 
 

@@ -12,6 +12,7 @@ from typing import Any, Optional, Sequence
 import torch
 from torch import nn
 
+from ..added_losses import add_loss
 from ..constraints import get_constraint
 from ..functions import bind_layout
 from ..initializers import get_initializer
@@ -52,6 +53,10 @@ class Layer(nn.Module):
 
     def build(self, input_shape: Any) -> None:
         """Create weights for this input shape (default: none)."""
+
+    def add_loss(self, value: torch.Tensor) -> None:
+        """Keras's `add_loss`: add `sum(value)` to the loss of this forward (see added_losses)."""
+        add_loss(value)
 
     def add_weight(self, name: str, shape: Sequence[int], initializer: Any, *,
                    layout: Sequence[int] | None = None, fans: tuple[int, int] | None = None,
