@@ -258,3 +258,6 @@ def test_list_forms_equal_mapping_forms_and_an_output_without_loss_logs_nothing(
     assert bad.exit_code == 2 and "1 losses for 2 outputs" in bad.output
     bad = cli("fit", "bad.yaml", "--set", "compile.loss=3")
     assert bad.exit_code == 2 and "a list of losses in output order" in bad.output
+    bad = cli("fit", "bad.yaml", "--set", "compile.loss=[mse, {type: mae, reduction: none}]")
+    assert bad.exit_code == 2 and "compile.loss[1].reduction" in bad.output
+    assert "reduction 'none' leaves one value per sample" in bad.output
