@@ -210,11 +210,15 @@ def validate(
 
 @app.command(epilog=examples(
     "trainer summary configs/mnist.yaml",
-    "trainer summary --ckpt runs/mnist_mlp/checkpoints/last.pt"))
+    "trainer summary --ckpt runs/mnist_mlp/checkpoints/last.pt",
+    "trainer summary configs/mnist.yaml --plot model.png"))
 @report_errors
 def summary(
     config: Optional[Path] = typer.Argument(None, help="Experiment YAML file."),
     ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Summarise a checkpoint's model instead."),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot", help="Also draw the graph (layers, shapes, connections) into this PNG "
+        "(like Keras's plot_model; needs matplotlib). Several models: one file each, FILE_name.png."),
     overrides: Optional[List[str]] = SetOption,
 ) -> None:
     """Layer table: name, type, output shape, parameters (like Keras model.summary())."""
@@ -229,9 +233,15 @@ def summary(
         experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
     else:
         experiment = _load(config, overrides)
-    for name, model in build_models(experiment).items():
-        typer.echo(f'Model: "{experiment.config.name}"' + (f" / {name}" if name != "model" else ""))
+    models = build_models(experiment)
+    for name, model in models.items():
+        title = f'Model: "{experiment.config.name}"' + (f" / {name}" if name != "model" else "")
+        typer.echo(title)
         typer.echo(summarize(model).format())
+        if plot is not None:
+            from trainer.engine.model_plot import plot_model
+            path = plot if len(models) == 1 else plot.with_name(f"{plot.stem}_{name}{plot.suffix}")
+            typer.echo(f"graph drawn in {plot_model(model, title, path)}")
 
 
 @app.command(epilog=examples(

@@ -203,8 +203,12 @@ def test_user_layer_with_two_inputs_and_three_outputs_trains_and_counts_like_ker
     history = run_fit(cli, workdir, cfg)
     assert np.isfinite(history["loss"]).all() and history["loss"][-1] < history["loss"][0]
 
-    summary = cli("summary", "exp.yaml")
+    summary = cli("summary", "exp.yaml", "--plot", "graph.png")
     assert summary.exit_code == 0, summary.output
+    assert "graph drawn in graph.png" in summary.stdout
+    from matplotlib.image import imread
+    picture = imread(workdir / "graph.png")  # 7 boxes in 5 rows, 2 side by side
+    assert picture.shape[0] > picture.shape[1] > 500 and picture[..., :3].min() < 0.1
     row = next(line for line in summary.stdout.splitlines() if line.startswith("m ("))
     assert "[(None, 3), (None, 3), (None, 3)]" in row
 
