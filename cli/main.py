@@ -119,9 +119,11 @@ def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: st
     "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt --data holdout.npz"))
 @report_errors
 def evaluate(
-    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file (e.g. runs/x/checkpoints/last.pt)."),
+    ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file (e.g. "
+                                        "runs/x/checkpoints/last.pt)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Config to use instead of the "
-                                          "checkpoint's own."),
+                                          "checkpoint's own; alone, evaluates the config's model "
+                                          "as initialised (before training)."),
     split: str = typer.Option("test", "--split", help="test | validation | train."),
     data: Optional[Path] = typer.Option(None, "--data", help="Evaluate on this file instead "
                                         "(same format as data.test)."),
@@ -129,11 +131,13 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     device: Optional[str] = typer.Option(None, "--device"),
 ) -> None:
-    """Loss and metrics of a checkpoint on a data split."""
+    """Loss and metrics of a checkpoint (or of a config's untrained model) on a data split."""
     from trainer.engine.errors import ConfigError
     from trainer.engine.session import evaluate_checkpoint
     if split not in ("test", "validation", "train"):
         raise ConfigError(f"--split must be test, validation or train, got '{split}'")
+    if ckpt is None and config is None:
+        raise ConfigError("give --ckpt PATH, or --config CONFIG to evaluate the model before training")
     experiment = _load(config, None) if config else None
     if data is not None:
         experiment = _with_test_file(ckpt, experiment, data)
@@ -164,25 +168,36 @@ def _with_test_file(ckpt: Path, experiment, data: Path):
     "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5"))
 @report_errors
 def predict(
-    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file."),
+    ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file."),
     input: Path = typer.Option(..., "--input", help="Inputs: .npy, .npz, .h5 or .csv."),
     output: Path = typer.Option(..., "--output", help="Predictions: .h5, .npy, .npz or .csv."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Without --ckpt: predict with "
+                                          "this config's model as initialised (before training)."),
+    preprocessed: bool = typer.Option(False, "--preprocessed", help="The inputs are already "
+                                      "transformed: do not apply data.transforms to them."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
     device: Optional[str] = typer.Option(None, "--device"),
 ) -> None:
-    """Write a checkpoint's predictions for the inputs in a file (format by suffix)."""
+    """Write a checkpoint's predictions for the inputs in a file (format by suffix). The
+    config's input transforms are applied to the (raw) inputs unless --preprocessed."""
     from trainer.engine.data.prediction_files import SUFFIXES, read_inputs, write_predictions
     from trainer.engine.components import build_models
-    from trainer.engine.errors import DataError
+    from trainer.engine.errors import ConfigError, DataError
     from trainer.engine.session import experiment_from_checkpoint, predict_arrays
     from trainer.engine.state.checkpoint import load_checkpoint
     if output.suffix.lower() not in SUFFIXES:
         raise DataError(f"unsupported output file type '{output.suffix}' (use {', '.join(SUFFIXES)})",
                         str(output))
-    experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
+    if (ckpt is None) == (config is None):
+        raise ConfigError("give either --ckpt PATH or --config CONFIG (the model before training)")
+    experiment = experiment_from_checkpoint(load_checkpoint(ckpt)) if ckpt else _load(config, None)
     model = next(iter(build_models(experiment).values()))
     inputs = read_inputs(input, model.input_names)
-    predictions = predict_arrays(ckpt, inputs, batch_size, device)
+    predictions, notes = predict_arrays(ckpt, inputs, batch_size, device,
+                                        None if ckpt else experiment, preprocessed)
+    for note in notes:
+        typer.echo(f"warning: {note}: are the inputs already preprocessed? Then pass "
+                   f"--preprocessed (the config's transforms were applied to them)", err=True)
     if not isinstance(predictions, dict):
         predictions = {"predictions": predictions}
     write_predictions(output, {k: v.numpy() for k, v in predictions.items()})

@@ -22,6 +22,7 @@ from .callbacks.recorder import RunRecorder, best_monitored
 from .components import build_components, config_dirs
 from .config import LoadedExperiment, config_diff, resolve_experiment
 from .data import ArraySplit, make_batches
+from .data.raw_inputs import unlike_raw
 from .data.splits import transform_inputs
 from .errors import CheckpointError, ConfigError, RunDirError, TrainingDiverged, TrainingInterrupted
 from .loop.acceleration import accelerate
@@ -281,8 +282,17 @@ def experiment_from_checkpoint(state: dict[str, Any], config: LoadedExperiment |
     return config or resolve_experiment(state["config"], {}, source=Path(source) if source else None)
 
 
-def load_for_inference(checkpoint_path: Path, config: LoadedExperiment | None, device: str | None,
-                       splits: tuple[str, ...]) -> tuple[Any, LoadedExperiment]:
+def load_for_inference(checkpoint_path: Path | None, config: LoadedExperiment | None,
+                       device: str | None, splits: tuple[str, ...]) -> tuple[Any, LoadedExperiment]:
+    """The components with the checkpoint's weights; without a checkpoint, the models as `fit`
+    would start them (built after seeding with the config's seed), never trained."""
+    if checkpoint_path is None:
+        seed_everything(config.config.seed)
+        components = build_components(config, resolve_device(device or config.config.device),
+                                      splits)
+        for model in components.models.values():
+            model.eval()
+        return components, config
     state = load_checkpoint(checkpoint_path)
     experiment = experiment_from_checkpoint(state, config)
     components = build_components(experiment, resolve_device(device or experiment.config.device),
@@ -297,8 +307,9 @@ def load_for_inference(checkpoint_path: Path, config: LoadedExperiment | None, d
     return components, experiment
 
 
-def evaluate_checkpoint(checkpoint_path: Path, config: LoadedExperiment | None, split: str,
+def evaluate_checkpoint(checkpoint_path: Path | None, config: LoadedExperiment | None, split: str,
                         batch_size: int | None, device: str | None = None) -> dict[str, float]:
+    """Loss and metrics of a checkpoint (or, with none, of the config's initial model)."""
     components, experiment = load_for_inference(checkpoint_path, config, device,
                                                 ("train", "validation", "test"))
     data = getattr(components.data, split)
@@ -312,12 +323,21 @@ def evaluate_checkpoint(checkpoint_path: Path, config: LoadedExperiment | None, 
     return evaluate_batches(components.recipe, batches, precision=cfg.precision)
 
 
-def predict_arrays(checkpoint_path: Path, x: dict[str, np.ndarray], batch_size: int | None,
-                   device: str | None = None) -> Any:
-    components, experiment = load_for_inference(checkpoint_path, None, device, ())
+def predict_arrays(checkpoint_path: Path | None, x: dict[str, np.ndarray], batch_size: int | None,
+                   device: str | None = None, config: LoadedExperiment | None = None,
+                   preprocessed: bool = False) -> tuple[Any, list[str]]:
+    """(predictions, warnings). The config's input transforms are applied to `x` unless it is
+    `preprocessed`; the warnings name inputs that cannot be raw data like the training inputs."""
+    # Without a checkpoint the transforms' statistics come from the training split.
+    splits = () if checkpoint_path is not None else ("train",)
+    components, experiment = load_for_inference(checkpoint_path, config, device, splits)
     cfg = experiment.config
-    split = transform_inputs(ArraySplit(x, None), cfg.data, components.models[components.main_model],
-                             components.data.state_dict())
+    split = ArraySplit(x, None)
+    notes: list[str] = []
+    if not preprocessed:
+        notes = unlike_raw(x, components.data.raw_inputs or {})
+        split = transform_inputs(split, cfg.data, components.models[components.main_model],
+                                 components.data.state_dict())
     batches = make_batches(split, batch_size or cfg.predict.batch_size or cfg.evaluate.batch_size
                            or cfg.fit.batch_size, components.device)
-    return predict_batches(components.recipe, batches, cfg.precision)
+    return predict_batches(components.recipe, batches, cfg.precision), notes

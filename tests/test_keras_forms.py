@@ -265,3 +265,72 @@ def test_list_forms_equal_mapping_forms_and_an_output_without_loss_logs_nothing(
     bad = cli("fit", "bad.yaml", "--set", "compile.loss=[mse, {type: mae, reduction: none}]")
     assert bad.exit_code == 2 and "compile.loss[1].reduction" in bad.output
     assert "reduction 'none' leaves one value per sample" in bad.output
+
+
+def test_evaluate_and_predict_before_training_equal_keras_on_the_same_initial_weights(cli, workdir):
+    """The guides' basic loop prints the loss before training: `evaluate --config` builds the
+    model from the config's seed, as fit starts it, and evaluates it untrained."""
+    import h5py
+    x, ys = write_data(workdir)
+    np.savez(workdir / "test.npz", x=x[:20], y0=ys["y0"][:20])
+    cfg = {"name": "exp", "seed": 7,
+           "data": {"train": {"source": "npz", "path": "data.npz", "x": "x", "y": "y0"},
+                    "test": {"source": "npz", "path": "test.npz", "x": "x", "y": "y0"}},
+           "model": {"inputs": {"x": [FEATURES]}, "layers": [
+               {"type": "Dense", "units": 4, "activation": "tanh"}, {"type": "Dense", "units": 1}]},
+           "compile": {"optimizer": {"type": "SGD", "learning_rate": 0.0}, "loss": "mse",
+                       "metrics": ["mae"]},
+           "fit": {"batch_size": 12, "epochs": 1}}
+    (workdir / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    before = cli("evaluate", "--config", "exp.yaml", "--json")
+    assert before.exit_code == 0, before.output
+    ours = json.loads(before.stdout)
+    predicted = cli("predict", "--config", "exp.yaml", "--input", "test.npz",
+                    "--output", "before.npy")
+    assert predicted.exit_code == 0, predicted.output
+
+    # fit with learning rate 0 saves the initial weights the seed gave: the same model.
+    assert cli("fit", "exp.yaml", "--quiet").exit_code == 0
+    keras_model = keras.Sequential([keras.Input((FEATURES,)), keras.layers.Dense(4, activation="tanh"),
+                                    keras.layers.Dense(1)])
+    with h5py.File(workdir / "runs/exp/model.weights.h5") as f:  # torch layout: kernel [out, in]
+        for layer, name in zip(keras_model.layers, ("dense", "dense_1")):
+            layer.set_weights([f[f"layers.{name}.kernel"][()].T, f[f"layers.{name}.bias"][()]])
+    keras_model.compile(loss="mse", metrics=["mae"])
+    theirs = keras_model.evaluate(x[:20], ys["y0"][:20], batch_size=12, return_dict=True, verbose=0)
+    np.testing.assert_allclose(ours["loss"], theirs["loss"], rtol=1e-5)
+    np.testing.assert_allclose(ours["mae"], theirs["mae"], rtol=1e-5)
+    np.testing.assert_allclose(np.load(workdir / "before.npy"), keras_model.predict(x[:20], verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    bad = cli("evaluate")
+    assert bad.exit_code == 2 and "--config CONFIG to evaluate the model before training" in bad.output
+
+
+def test_predict_warns_on_inputs_that_cannot_be_raw_and_takes_preprocessed_ones(cli, workdir):
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(40, 12), dtype=np.uint8)
+    np.savez(workdir / "raw.npz", x=images, y=(images[:, 0] > 127).astype("int64"))
+    np.save(workdir / "scaled.npy", images.astype("float32") / 255.0)
+    np.save(workdir / "raw.npy", images)
+    cfg = {"name": "pix", "seed": 0,
+           "data": {"train": {"source": "npz", "path": "raw.npz", "x": "x", "y": "y"},
+                    "transforms": {"x": [{"cast": "float32"}, {"scale": 1 / 255}]}},
+           "model": {"inputs": {"x": [12]}, "layers": [{"type": "Dense", "units": 2,
+                                                        "activation": "softmax"}]},
+           "compile": {"optimizer": "adam", "loss": "sparse_categorical_crossentropy"},
+           "fit": {"batch_size": 20, "epochs": 1}}
+    (workdir / "pix.yaml").write_text(yaml.safe_dump(cfg))
+    assert cli("fit", "pix.yaml", "--quiet").exit_code == 0
+    ckpt = "runs/pix/checkpoints/last.pt"
+    raw = cli("predict", "--ckpt", ckpt, "--input", "raw.npy", "--output", "raw_pred.npy")
+    assert raw.exit_code == 0 and "warning" not in raw.output
+    twice = cli("predict", "--ckpt", ckpt, "--input", "scaled.npy", "--output", "twice.npy")
+    assert twice.exit_code == 0
+    assert "warning: input 'x' is float32, the raw training data was uint8" in twice.stderr
+    assert "--preprocessed" in twice.stderr
+    once = cli("predict", "--ckpt", ckpt, "--input", "scaled.npy", "--output", "once.npy",
+               "--preprocessed")
+    assert once.exit_code == 0 and "warning" not in once.output
+    np.testing.assert_allclose(np.load(workdir / "once.npy"), np.load(workdir / "raw_pred.npy"),
+                               rtol=1e-6)
+    assert not np.allclose(np.load(workdir / "twice.npy"), np.load(workdir / "raw_pred.npy"))
