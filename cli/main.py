@@ -73,7 +73,7 @@ def fit(
     print_config: bool = PrintConfigOption,
 ) -> None:
     """Train a model; an interrupted run in the same run dir resumes."""
-    from trainer.engine.session import FitOptions, fit as run_fit
+    from trainer.engine.fit_session import FitOptions, fit as run_fit
     experiment = _load(config, overrides, seed)
     if print_config:
         return _print_resolved(experiment)
@@ -87,11 +87,11 @@ def fit(
     if os.environ.get("RANK", "0") != "0":
         return  # under torchrun, rank 0 reports
     if result.already_finished:
-        typer.echo(f"{result.run_dir}: already {result.state.replace('_', ' ')} "
+        typer.echo(f"{result.run_dir}: already {result.state.label} "
                    f"({result.epochs} epochs); nothing to do")
         return
     summary = ", ".join(f"{k}={v:.4f}" for k, v in result.logs.items() if k != "seconds")
-    typer.echo(f"{result.state.replace('_', ' ')} after {result.epochs} epochs: {summary}")
+    typer.echo(f"{result.state.label} after {result.epochs} epochs: {summary}")
     if result.test_metrics:
         typer.echo("test: " + ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items()))
     typer.echo(f"run directory: {result.run_dir}")
@@ -100,11 +100,9 @@ def fit(
 def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: str, device,
             max_time, seed, quiet: bool) -> int:
     """Re-run this fit under torchrun, naming the run dir so that every rank uses the same one."""
-    from trainer.engine.state.rundir import next_free_run_dir
+    from trainer.engine.fit_session import choose_run_dir
     from .launch import torchrun_fit
-    target = Path(run_dir or Path("runs") / experiment.config.name)
-    if resume == "never" and target.exists():
-        target, resume = next_free_run_dir(target), "auto"
+    target, resume = choose_run_dir(experiment, run_dir, resume)
     args = [str(config), "--run-dir", str(target), "--resume", resume]
     args += [a for o in overrides or [] for a in ("--set", o)]
     args += [a for flag, value in (("--device", device), ("--max-time", max_time), ("--seed", seed))
@@ -116,7 +114,8 @@ def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: st
 @app.command(epilog=examples(
     "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt",
     "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/best.pt --split validation --json",
-    "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt --data holdout.npz"))
+    "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt --data holdout.npz",
+    "trainer evaluate --config configs/mnist.yaml   # the model before training"))
 @report_errors
 def evaluate(
     ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file (e.g. "
@@ -132,47 +131,27 @@ def evaluate(
     device: Optional[str] = typer.Option(None, "--device"),
 ) -> None:
     """Loss and metrics of a checkpoint (or of a config's untrained model) on a data split."""
-    from trainer.engine.errors import ConfigError
-    from trainer.engine.session import evaluate_checkpoint
-    if split not in ("test", "validation", "train"):
-        raise ConfigError(f"--split must be test, validation or train, got '{split}'")
-    if ckpt is None and config is None:
-        raise ConfigError("give --ckpt PATH, or --config CONFIG to evaluate the model before training")
+    from trainer.engine.inference import evaluate_checkpoint
     experiment = _load(config, None) if config else None
-    if data is not None:
-        experiment = _with_test_file(ckpt, experiment, data)
-        split = "test"
-    results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device)
+    results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device, test_file=data)
     if as_json:
         typer.echo(json.dumps(results))
     else:
         typer.echo(" - ".join(f"{k}: {v:.4f}" for k, v in results.items()))
 
 
-def _with_test_file(ckpt: Path, experiment, data: Path):
-    """The experiment with data.test pointing at `data` (format from its suffix)."""
-    from trainer.engine.config import resolve_experiment
-    from trainer.engine.state.checkpoint import load_checkpoint
-    resolved = dict(experiment.resolved if experiment else load_checkpoint(ckpt)["config"])
-    source = {".npz": "npz", ".npy": "npy", ".h5": "hdf5", ".hdf5": "hdf5", ".csv": "csv"}.get(
-        data.suffix.lower(), "npz")
-    test = dict(resolved["data"].get("test") or {})
-    test.update({"source": source, "path": str(data)})
-    test.pop("split", None)
-    resolved["data"] = {**resolved["data"], "test": test}
-    return resolve_experiment(resolved, {})
-
-
 @app.command(epilog=examples(
     "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input x.npy --output p.npy",
-    "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5"))
+    "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5",
+    "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input scaled.npy --output p.npy --preprocessed"))
 @report_errors
 def predict(
     ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file."),
     input: Path = typer.Option(..., "--input", help="Inputs: .npy, .npz, .h5 or .csv."),
     output: Path = typer.Option(..., "--output", help="Predictions: .h5, .npy, .npz or .csv."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Without --ckpt: predict with "
-                                          "this config's model as initialised (before training)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Config to use instead of the "
+                                          "checkpoint's own; alone, predicts with the config's "
+                                          "model as initialised (before training)."),
     preprocessed: bool = typer.Option(False, "--preprocessed", help="The inputs are already "
                                       "transformed: do not apply data.transforms to them."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
@@ -180,27 +159,15 @@ def predict(
 ) -> None:
     """Write a checkpoint's predictions for the inputs in a file (format by suffix). The
     config's input transforms are applied to the (raw) inputs unless --preprocessed."""
-    from trainer.engine.data.prediction_files import SUFFIXES, read_inputs, write_predictions
-    from trainer.engine.components import build_models
-    from trainer.engine.errors import ConfigError, DataError
-    from trainer.engine.session import experiment_from_checkpoint, predict_arrays
-    from trainer.engine.state.checkpoint import load_checkpoint
-    if output.suffix.lower() not in SUFFIXES:
-        raise DataError(f"unsupported output file type '{output.suffix}' (use {', '.join(SUFFIXES)})",
-                        str(output))
-    if (ckpt is None) == (config is None):
-        raise ConfigError("give either --ckpt PATH or --config CONFIG (the model before training)")
-    experiment = experiment_from_checkpoint(load_checkpoint(ckpt)) if ckpt else _load(config, None)
-    model = next(iter(build_models(experiment).values()))
-    inputs = read_inputs(input, model.input_names)
-    predictions, notes = predict_arrays(ckpt, inputs, batch_size, device,
-                                        None if ckpt else experiment, preprocessed)
-    for note in notes:
-        typer.echo(f"warning: {note}: are the inputs already preprocessed? Then pass "
+    from trainer.engine.data.prediction_files import check_output_file, write_predictions
+    from trainer.engine.inference import predict_file
+    check_output_file(output)
+    predictions, warnings = predict_file(ckpt, input, batch_size, device,
+                                         _load(config, None) if config else None, preprocessed)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}: are the inputs already preprocessed? Then pass "
                    f"--preprocessed (the config's transforms were applied to them)", err=True)
-    if not isinstance(predictions, dict):
-        predictions = {"predictions": predictions}
-    write_predictions(output, {k: v.numpy() for k, v in predictions.items()})
+    write_predictions(output, predictions)
     shapes = ", ".join(f"{k} {list(v.shape)}" for k, v in predictions.items())
     typer.echo(f"wrote {output}: {shapes}")
 
@@ -240,15 +207,14 @@ def summary(
     from trainer.engine.components import build_models
     from trainer.engine.errors import ConfigError
     from trainer.engine.graph import summarize
-    from trainer.engine.session import experiment_from_checkpoint
-    from trainer.engine.state.checkpoint import load_checkpoint
+    from trainer.engine.inference import checkpoint_models
     if (config is None) == (ckpt is None):
         raise ConfigError("give either a CONFIG file or --ckpt PATH")
     if ckpt is not None:
-        experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
+        experiment, models = checkpoint_models(ckpt)
     else:
         experiment = _load(config, overrides)
-    models = build_models(experiment)
+        models = build_models(experiment)
     for name, model in models.items():
         title = f'Model: "{experiment.config.name}"' + (f" / {name}" if name != "model" else "")
         typer.echo(title)

@@ -303,7 +303,7 @@ def test_evaluate_and_predict_before_training_equal_keras_on_the_same_initial_we
     np.testing.assert_allclose(np.load(workdir / "before.npy"), keras_model.predict(x[:20], verbose=0),
                                rtol=1e-5, atol=1e-6)
     bad = cli("evaluate")
-    assert bad.exit_code == 2 and "--config CONFIG to evaluate the model before training" in bad.output
+    assert bad.exit_code == 2 and "--config CONFIG to use the model before training" in bad.output
 
 
 def test_predict_warns_on_inputs_that_cannot_be_raw_and_takes_preprocessed_ones(cli, workdir):
