@@ -91,7 +91,7 @@ def test_reconstructing_regressor_trains_on_file_data_with_targets_for_the_main_
     # The reconstruction's target is the input: the data names no key for it.
     both = "data.train.y={output: y, reconstruction: x}"
     result = cli("fit", CONFIGS / "reconstructing_regressor.yaml", *sets(split, both))
-    assert result.exit_code == 2 and "'reconstruction' is not a model output" in result.output
+    assert result.exit_code == 2 and "'reconstruction' is not a model output that takes targets from the data; those are output" in result.output
 
 
 # --- GAN (Keras "Customizing what happens in fit()") ----------------------------------------
