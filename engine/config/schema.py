@@ -23,6 +23,8 @@ METRICS_FORMS = ("metrics are a list of metrics (every output), a mapping output
 # What the validators below check, said in JSON Schema for editors (documentation only).
 INTEGER_KEY = {"pattern": r"^\s*[+-]?\d+\s*$"}
 FOLDER_NAME = r"^(?!\.\.?$)[^/]+$"
+# Signals a scheduler may send before it stops a job (SLURM: SIGUSR1 or SIGTERM).
+StopSignal = Literal["SIGTERM", "SIGINT", "SIGUSR1", "SIGUSR2", "SIGHUP", "SIGQUIT", "SIGXCPU"]
 
 
 class Section(BaseModel):
@@ -132,6 +134,10 @@ class FitConfig(Section):
     validation_freq: int = Field(1, gt=0, description="validate every N epochs")
     validation_batch_size: Optional[int] = Field(
         None, gt=0, description="validation batch size (default batch_size)")
+    stop_signals: list[StopSignal] = Field(
+        ["SIGTERM", "SIGINT", "SIGUSR1"],
+        description="signals that stop training resumably (checkpoint, exit 75); a second one "
+                    "stops at once")
     checkpoint_every: Optional[int] = Field(
         None, gt=0, description="also write checkpoints/last.pt every N batches")
 
