@@ -2,18 +2,19 @@
 worker. Any number of workers may run at once; each can be killed at any moment and started
 again (from cron): an interrupted trial resumes from its checkpoint.
 
-SIGTERM/SIGINT during a trial: fit checkpoints and the worker stops (TrainingInterrupted,
-exit 75); between trials: the worker stops before the next one. `max_seconds` (--max-time)
-counts for the whole worker, and fit stops the trial in progress in time."""
+A stop signal (engine/signals.py records it from the process's start) during a trial: fit
+checkpoints and the worker stops (TrainingInterrupted, exit 75); between trials: the worker
+stops before the next one. `max_seconds` (--max-time) counts for the whole worker, and fit
+stops the trial in progress in time."""
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
+from .. import signals
 from ..errors import TrainingInterrupted
 from ..fit_session import FitOptions
-from ..loop.stop_policy import StopPolicy
 from .claims import claim_trial, progress
 from .spec import Sweep
 from .study import open_study
@@ -33,22 +34,20 @@ def run_worker(sweep: Sweep, options: FitOptions,
     study still needs trials."""
     study = open_study(sweep)
     outcomes: list[TrialOutcome] = []
-    between_trials = StopPolicy()
-    with between_trials.handle_signals():  # during a trial, fit's own handlers take over
-        while True:
-            if between_trials.reason:
-                raise TrainingInterrupted(f"{between_trials.reason} between trials")
-            if outcomes and _out_of_time(options):  # as fit: some progress every invocation
-                raise TrainingInterrupted("--max-time reached before the next trial")
-            claim = claim_trial(study, sweep)
-            if claim is None:
-                break
-            params = ", ".join(f"{k}={_short(v)}" for k, v in claim.trial.params.items())
-            say(f"trial {claim.trial.number}{' (resumed)' if claim.adopted else ''}"
-                + (f": {params}" if params else ""))
-            outcome = run_trial(sweep, study, claim.trial, _trial_options(options))
-            outcomes.append(outcome)
-            say(_describe(outcome, sweep))
+    while True:
+        if (name := signals.pending()) is not None:
+            raise TrainingInterrupted(f"{name} between trials")
+        if outcomes and _out_of_time(options):  # as fit: some progress every invocation
+            raise TrainingInterrupted("--max-time reached before the next trial")
+        claim = claim_trial(study, sweep)
+        if claim is None:
+            break
+        params = ", ".join(f"{k}={_short(v)}" for k, v in claim.trial.params.items())
+        say(f"trial {claim.trial.number}{' (resumed)' if claim.adopted else ''}"
+            + (f": {params}" if params else ""))
+        outcome = run_trial(sweep, study, claim.trial, _trial_options(options))
+        outcomes.append(outcome)
+        say(_describe(outcome, sweep))
     now = progress(study.get_trials(deepcopy=False))
     return WorkerResult(outcomes, now.finished, now.running)
 
