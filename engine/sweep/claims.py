@@ -7,16 +7,14 @@ sweep directory take trials under one file lock, so two of them never take the s
 workers on other machines never adopt each other's trials (their checkpoints are elsewhere)."""
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import socket
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from .spec import Sweep
-from .study import optuna_module, sampler
+from .study import optuna_module, sampler, sweep_lock
 
 HOST, PID = "host", "pid"
 
@@ -36,7 +34,7 @@ class Progress:
 def claim_trial(study: Any, sweep: Sweep) -> Claim | None:
     """A trial for this worker, or None when the study needs none from it."""
     optuna = optuna_module()
-    with _claims_lock(sweep):
+    with sweep_lock(sweep):
         trials = study.get_trials(deepcopy=False)
         for frozen in trials:
             if frozen.state == optuna.trial.TrialState.RUNNING and _abandoned(frozen, sweep):
@@ -90,14 +88,3 @@ def _own(trial: Any) -> Any:
     trial.set_user_attr(HOST, socket.gethostname())
     trial.set_user_attr(PID, os.getpid())
     return trial
-
-
-@contextlib.contextmanager
-def _claims_lock(sweep: Sweep) -> Iterator[None]:
-    sweep.directory.mkdir(parents=True, exist_ok=True)
-    with open(sweep.directory / ".claims.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

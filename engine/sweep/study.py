@@ -2,7 +2,9 @@
 workers on several machines share), sampler, pruner and direction."""
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import fcntl
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -28,24 +30,42 @@ def open_study(sweep: Sweep, create: bool = True) -> Any:
     if not create and sweep.storage.startswith("sqlite:///") and not sweep.directory.is_dir():
         raise ConfigError(f"sweep {sweep.study_name} has not started ({sweep.directory} does not "
                           f"exist); start it with: trainer sweep {sweep.source}")
-    if create and sweep.storage.startswith("sqlite:///"):
-        sweep.directory.mkdir(parents=True, exist_ok=True)
-    storage = _storage(optuna, sweep.storage)
     if not create:
-        try:
-            return optuna.load_study(study_name=sweep.study_name, storage=storage,
-                                     sampler=sampler(sweep, 0))
-        except KeyError:
-            raise ConfigError(f"no study '{sweep.study_name}' in {sweep.storage} yet; start it "
-                              f"with: trainer sweep {sweep.source}") from None
-    study = optuna.create_study(study_name=sweep.study_name, storage=storage,
-                                direction=sweep.direction, sampler=sampler(sweep, 0),
-                                pruner=pruner(sweep), load_if_exists=True)
+        return _load_study(optuna, sweep)
+    # Workers started together would race to create the database tables: one at a time here.
+    with sweep_lock(sweep):
+        storage = _storage(optuna, sweep.storage)
+        study = optuna.create_study(study_name=sweep.study_name, storage=storage,
+                                    direction=sweep.direction, sampler=sampler(sweep, 0),
+                                    pruner=pruner(sweep), load_if_exists=True)
     if study.direction.name.lower() != sweep.direction:
         raise ConfigError(f"the study '{sweep.study_name}' in {sweep.storage} was created to "
                           f"{study.direction.name.lower()}; this sweep file says {sweep.direction}",
                           "direction", str(sweep.source))
     return study
+
+
+@contextlib.contextmanager
+def sweep_lock(sweep: Sweep) -> Iterator[None]:
+    """Excludes the other workers sharing this sweep directory (creating the study, claiming
+    a trial); workers on other machines have their own directory and lock."""
+    sweep.directory.mkdir(parents=True, exist_ok=True)
+    with open(sweep.directory / ".claims.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _load_study(optuna: Any, sweep: Sweep) -> Any:
+    storage = _storage(optuna, sweep.storage)
+    try:
+        return optuna.load_study(study_name=sweep.study_name, storage=storage,
+                                 sampler=sampler(sweep, 0))
+    except KeyError:
+        raise ConfigError(f"no study '{sweep.study_name}' in {sweep.storage} yet; start it "
+                          f"with: trainer sweep {sweep.source}") from None
 
 
 def _storage(optuna: Any, url: str) -> Any:
