@@ -307,7 +307,7 @@ def plot(
 def sweep(
     sweep_file: Path = typer.Argument(..., help="Sweep YAML file (names the base experiment)."),
     status: bool = typer.Option(False, "--status", help="Show the trials and the best one; "
-                                "write best.yaml and the plots; train nothing."),
+                                "write best.yaml and the plots (not with --json); train nothing."),
     as_json: bool = typer.Option(False, "--json", help="With --status: print it as JSON."),
     device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N | mps."),
     max_time: Optional[str] = typer.Option(None, "--max-time", help="Stop this worker (resumably) "
@@ -337,8 +337,10 @@ def sweep(
 def _sweep_status(spec, as_json: bool) -> None:
     from trainer.engine.sweep.report import sweep_report
     from .tables import sweep_table
-    report = sweep_report(spec)
-    typer.echo(json.dumps(report.as_json(), indent=2) if as_json else sweep_table(report))
+    if as_json:  # a query for scripts: no files written
+        typer.echo(json.dumps(sweep_report(spec, write_files=False).as_json(), indent=2))
+    else:
+        typer.echo(sweep_table(sweep_report(spec)))
 
 
 @app.command(epilog=examples(
