@@ -80,7 +80,8 @@ def _build_components(experiment: LoadedExperiment, device: torch.device,
     recipe_cls, options = recipe_class(experiment)
     models = recipe_models(experiment, recipe_cls, build_models(experiment))
     main = models[next(iter(models))]
-    data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits, data_state)
+    data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits, data_state,
+                     seed=cfg.seed)
     check_data_fits(data, main)
     if data.validation is not None and not recipe_cls.implements("test_step"):
         raise experiment.config_error(

@@ -87,3 +87,10 @@ class TrainingInterrupted(TrainerError):
     """SIGTERM/SIGINT or --max-time: a resumable checkpoint was written."""
 
     exit_code = 75
+
+
+class UserCodeError(TrainerError):
+    """An exception raised by the user's own code (a Python data source), reported with the
+    user's file and line; a bug there, not bad data, so exit 1 like an internal error."""
+
+    exit_code = 1

@@ -1,6 +1,6 @@
 """The train / validation / test splits of an experiment: loaded, cut (`validation_split`),
 transforms fitted on the training part only, then applied (eagerly in memory, lazily for
-streamed HDF5)."""
+streamed files and Python data sources)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,10 +10,10 @@ from ..errors import ConfigError, DataError
 from .arrays import ArraySplit
 from .budget import memory_budget
 from .transforms.pipelines import DataTransforms
-from .sources import load_split
+from .sources import PythonSource, load_split
 from .sources.hdf5_stream import StreamSplit
 
-Split = ArraySplit | StreamSplit
+Split = ArraySplit | StreamSplit | PythonSource
 
 
 @dataclass
@@ -23,16 +23,19 @@ class DataSplits:
     test: Split | None
     transforms: DataTransforms | None = None
     allow_nan: bool = False
+    class_names: list[str] | None = None  # of the training labels (an image folder's classes)
 
     def state_dict(self) -> dict[str, Any]:
-        """What a checkpoint keeps: the fitted transform statistics."""
-        return {"transforms": self.transforms.state_dict() if self.transforms else {}}
+        """What a checkpoint keeps: the fitted transform statistics and the class names."""
+        return {"transforms": self.transforms.state_dict() if self.transforms else {},
+                "class_names": self.class_names}
 
 
 def load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names: list[str],
               which: tuple[str, ...] = ("train", "validation", "test"),
-              state: dict[str, Any] | None = None) -> DataSplits:
-    """`state` (a checkpoint's `data` entry) supplies fitted statistics instead of the train split."""
+              state: dict[str, Any] | None = None, seed: int = 0) -> DataSplits:
+    """`state` (a checkpoint's `data` entry) supplies fitted statistics instead of the train
+    split; `seed` (the experiment's) is what Python data sources are told."""
     transforms = DataTransforms(data_cfg.transforms, input_names, output_names)
     if state:
         transforms.load_state_dict(state.get("transforms", {}))
@@ -42,13 +45,18 @@ def load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names:
         spec = getattr(data_cfg, name)
         if spec is None:
             return None
-        return load_split(spec, f"data.{name}", input_names, output_names, budget)
+        return load_split(spec, f"data.{name}", input_names, output_names, budget, seed)
 
     train = load("train") if ("train" in which or "validation" in which) else None
     validation = load("validation") if "validation" in which else None
     if fit_cfg.validation_split and train is not None:
         if data_cfg.validation is not None:
             raise ConfigError("give either data.validation or fit.validation_split, not both",
+                              "fit.validation_split")
+        if isinstance(train, PythonSource) or data_cfg.train.source == "image_folder":
+            raise ConfigError(f"fit.validation_split cuts arrays; for source "
+                              f"{data_cfg.train.source} give data.validation (an image folder: "
+                              f"validation_split and subset on the source, as in Keras)",
                               "fit.validation_split")
         # Keras: the last fraction of the arrays, before any shuffling.
         cut = int(len(train) * (1.0 - fit_cfg.validation_split))
@@ -58,9 +66,10 @@ def load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names:
         train, validation = train.slice(0, cut), train.slice(cut)
     test = load("test") if "test" in which else None
     transforms.fit(train)
+    class_names = getattr(train, "class_names", None) or (state or {}).get("class_names")
     return DataSplits(*(_transformed(s, transforms) for s in
                         (train if "train" in which else None, validation, test)),
-                      transforms, data_cfg.allow_nan)
+                      transforms, data_cfg.allow_nan, class_names)
 
 
 def transform_inputs(split: ArraySplit, data_cfg: Any, model: Any,
@@ -76,7 +85,7 @@ def transform_inputs(split: ArraySplit, data_cfg: Any, model: Any,
 def _transformed(split: Split | None, transforms: DataTransforms) -> Split | None:
     if split is None:
         return None
-    if isinstance(split, StreamSplit):
+    if not isinstance(split, ArraySplit):  # streamed, or a Python source: batch by batch
         split.transforms = transforms
         return split
     return transforms.apply(split)
