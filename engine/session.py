@@ -123,6 +123,9 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
         run_dir.remove_stale_temporaries()
         log = run_dir.logger()
         loop.log = log
+        for note in components.data.notes:
+            log.warning(note)
+            options.warn(note)
         if lock.took_over_from:
             message = (f"took over the stale lock of process {lock.took_over_from}, "
                        f"which is no longer running")

@@ -3,12 +3,13 @@ transforms fitted on the training part only, then applied (eagerly in memory, la
 streamed files and Python data sources)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError, DataError
 from .arrays import ArraySplit
 from .budget import memory_budget
+from .notes import collected_notes
 from .transforms.pipelines import DataTransforms
 from .sources import PythonSource, load_split
 from .sources.hdf5_stream import StreamSplit
@@ -24,6 +25,7 @@ class DataSplits:
     transforms: DataTransforms | None = None
     allow_nan: bool = False
     class_names: list[str] | None = None  # of the training labels (an image folder's classes)
+    notes: list[str] = field(default_factory=list)  # for the run's log (files skipped, ...)
 
     def state_dict(self) -> dict[str, Any]:
         """What a checkpoint keeps: the fitted transform statistics and the class names."""
@@ -36,6 +38,14 @@ def load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names:
               state: dict[str, Any] | None = None, seed: int = 0) -> DataSplits:
     """`state` (a checkpoint's `data` entry) supplies fitted statistics instead of the train
     split; `seed` (the experiment's) is what Python data sources are told."""
+    with collected_notes() as notes:
+        data = _load_data(data_cfg, fit_cfg, input_names, output_names, which, state, seed)
+    data.notes = notes
+    return data
+
+
+def _load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names: list[str],
+               which: tuple[str, ...], state: dict[str, Any] | None, seed: int) -> DataSplits:
     transforms = DataTransforms(data_cfg.transforms, input_names, output_names)
     if state:
         transforms.load_state_dict(state.get("transforms", {}))

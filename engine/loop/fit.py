@@ -13,6 +13,7 @@ from typing import Any
 from ..callbacks import Callback, CallbackList
 from ..data import DeviceBatches, epoch_plan, make_batches
 from ..errors import TrainingDiverged, TrainingInterrupted
+from ..graph.layers.augmentation import bind_augmentation
 from ..state.checkpoint import save_checkpoint
 from ..state.rng import capture_rng, restore_rng
 from .distributed import (SINGLE, DistContext, ShardedBatches, any_rank, global_metric_state,
@@ -49,6 +50,8 @@ class FitLoop:
         self.steps_per_epoch = fit.steps_per_epoch or len(self.train_batches)
         for optimizer in self.recipe.optimizers.values():
             optimizer.scaler = grad_scaler(self.cfg.precision, self.device)
+        # Random augmentation layers draw from (seed, epoch, step): a resume draws the same.
+        self.augmentation = bind_augmentation(self.recipe.models.values(), self.cfg.seed)
         # Training state (what a checkpoint holds besides components).
         self.epoch = 0            # epoch in progress (0-based)
         self.step = 0             # steps completed in that epoch
@@ -135,6 +138,8 @@ class FitLoop:
             if batch is None:
                 break
             batch_begin(self.step)
+            if self.augmentation is not None:
+                self.augmentation.at(self.epoch, self.step)
             with precision:
                 logs = self.train_logs = self.recipe.train_step(batch)
             check_step_logs(logs, self.recipe, "train_step")

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+from ...image_ops import resize_images
 
 CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
 PIL_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
-INTERPOLATIONS = {"bilinear": "bilinear", "nearest": "nearest", "bicubic": "bicubic",
-                  "area": "area"}
 
 
 @dataclass(frozen=True)
@@ -41,20 +40,5 @@ def decode_image(path: str, fmt: ImageFormat) -> np.ndarray:
         pixels = np.asarray(image, dtype=np.float32)
     tensor = torch.from_numpy(pixels)
     tensor = tensor[None] if tensor.ndim == 2 else tensor.permute(2, 0, 1)
-    if tuple(tensor.shape[1:]) == (fmt.height, fmt.width):
-        return tensor.contiguous().numpy()
-    if fmt.crop_to_aspect_ratio:
-        tensor = _center_crop_to_aspect(tensor, fmt.height, fmt.width)
-    mode = INTERPOLATIONS[fmt.interpolation]
-    corners = False if mode in ("bilinear", "bicubic") else None
-    resized = F.interpolate(tensor[None], size=(fmt.height, fmt.width), mode=mode,
-                            align_corners=corners, antialias=False)[0]
-    return resized.numpy()
-
-
-def _center_crop_to_aspect(tensor: torch.Tensor, target_h: int, target_w: int) -> torch.Tensor:
-    height, width = tensor.shape[-2:]
-    crop_h = max(min(height, int(float(width * target_h) / target_w)), 1)
-    crop_w = max(min(width, int(float(height * target_w) / target_h)), 1)
-    top, left = int(float(height - crop_h) / 2), int(float(width - crop_w) / 2)
-    return tensor[:, top: top + crop_h, left: left + crop_w]
+    return resize_images(tensor[None], fmt.height, fmt.width, fmt.interpolation,
+                         fmt.crop_to_aspect_ratio)[0].contiguous().numpy()

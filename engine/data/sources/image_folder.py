@@ -6,7 +6,6 @@ of rows decoded while the previous one trains, like an HDF5 file larger than the
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,11 +15,11 @@ import numpy as np
 
 from ...errors import ConfigError, DataError
 from ..arrays import ArraySplit
+from ..notes import LOGGER
 from .hdf5_stream import StreamSplit
 from .image_decode import CHANNELS, ImageFormat, decode_image
 from .image_index import ImageIndex, index_folder
 
-log = logging.getLogger("trainer")
 DEFAULT_IMAGE_SIZE = (256, 256)  # Keras's default
 LABEL_MODES = ("int", "categorical", "binary")
 
@@ -89,7 +88,7 @@ def _readable(index: ImageIndex, folder: str, workers: int, skip: bool) -> Image
                         f"skip_bad_files: true", index.files[bad[0]])
     if not bad:
         return index
-    log.warning("%s: skipped %d unreadable image file(s) of %d (skip_bad_files), e.g. %s",
+    LOGGER.warning("%s: skipped %d unreadable image file(s) of %d (skip_bad_files), e.g. %s",
                 folder, len(bad), len(index.files), index.files[bad[0]])
     keep = np.setdiff1d(np.arange(len(index.files)), bad)
     return ImageIndex([index.files[i] for i in keep], index.labels[keep], index.class_names)
