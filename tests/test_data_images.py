@@ -20,7 +20,6 @@ CONFIG = """
 name: {name}
 seed: 3
 device: cpu
-deterministic: true
 data:
   train: {{source: image_folder, path: digits, image_size: [28, 28], color_mode: grayscale,
           validation_split: 0.2, subset: training, seed: 5{extra}}}
