@@ -291,7 +291,7 @@ def init(
     path: Optional[Path] = typer.Argument(None, help="Where to write the config (default "
                                           "<template>.yaml)."),
     template: str = typer.Option("mnist", "--template", "-t", help="mnist | mnist_cnn | "
-                                 "regression | gan | multi_io."),
+                                 "regression | gan | multi_io | image_folder."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write a commented starter config that validates and trains as it is."""
