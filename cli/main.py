@@ -179,7 +179,8 @@ def predict(
     if output.suffix.lower() not in SUFFIXES:
         raise DataError(f"unsupported output file type '{output.suffix}' (use {', '.join(SUFFIXES)})",
                         str(output))
-    experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
+    state = load_checkpoint(ckpt)
+    experiment = experiment_from_checkpoint(state)
     model = next(iter(build_models(experiment).values()))
     inputs = read_inputs(input, model.input_names)
     predictions = predict_arrays(ckpt, inputs, batch_size, device)
@@ -188,6 +189,8 @@ def predict(
     write_predictions(output, {k: v.numpy() for k, v in predictions.items()})
     shapes = ", ".join(f"{k} {list(v.shape)}" for k, v in predictions.items())
     typer.echo(f"wrote {output}: {shapes}")
+    if class_names := state.get("data", {}).get("class_names"):
+        typer.echo(f"classes (label order): {', '.join(class_names)}")
 
 
 @app.command(epilog=examples(
@@ -225,13 +228,18 @@ def summary(
     from trainer.engine.state.checkpoint import load_checkpoint
     if (config is None) == (ckpt is None):
         raise ConfigError("give either a CONFIG file or --ckpt PATH")
+    class_names = None
     if ckpt is not None:
-        experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
+        state = load_checkpoint(ckpt)
+        experiment = experiment_from_checkpoint(state)
+        class_names = state.get("data", {}).get("class_names")
     else:
         experiment = _load(config, overrides)
     for name, model in build_models(experiment).items():
         typer.echo(f'Model: "{experiment.config.name}"' + (f" / {name}" if name != "model" else ""))
         typer.echo(summarize(model).format())
+    if class_names:
+        typer.echo(f"Classes (label order): {', '.join(class_names)}")
 
 
 @app.command(epilog=examples(

@@ -74,6 +74,12 @@ def test_mnist_png_folder_trains_and_a_corrupt_file_stops_or_is_skipped(cli, wor
     assert accuracy >= 0.9
     state = torch.load(workdir / "runs/digits/checkpoints/last.pt", weights_only=True)
     assert state["data"]["class_names"] == list(CLASSES)
+    shown = f"lasses (label order): {', '.join(CLASSES)}"
+    assert shown in cli("summary", "--ckpt", "runs/digits/checkpoints/last.pt").output
+    np.save("three.npy", np.zeros((3, 1, 28, 28), dtype=np.float32))
+    predicted = cli("predict", "--ckpt", "runs/digits/checkpoints/last.pt", "--input",
+                    "three.npy", "--output", "p.npy")
+    assert predicted.exit_code == 0 and shown in predicted.output, predicted.output
 
 
 @pytest.mark.parametrize("seed", [5, 1337])
