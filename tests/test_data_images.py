@@ -134,3 +134,55 @@ def test_kill_during_a_streamed_augmented_run_resumes_bit_identical(tmp_path):
     result = _trainer(killed)
     assert result.returncode == 0, result.stderr
     assert_same_run(killed / "runs/resume", reference / "runs/resume")
+
+
+def test_csv_labels_and_label_modes(workdir):
+    from trainer.engine.data.sources.image_folder import load_image_folder
+    from trainer.engine.errors import DataError
+
+    mnist_folder(workdir / "digits", per_class=4)
+    rows = ["file,label", "one/1_0000.png,odd", "zero/0_0001.png,even", "seven/7_0002.png,odd"]
+    (workdir / "labels.csv").write_text("\n".join(rows) + "\n")
+    common = dict(source="image_folder", path="digits", image_size=[28, 28],
+                  color_mode="grayscale", labels="labels.csv")
+    index = index_folder(SplitSpec(**common), "data.train")
+    assert index.files == ["digits/one/1_0000.png", "digits/zero/0_0001.png",
+                           "digits/seven/7_0002.png"]
+    assert index.labels.tolist() == [1, 0, 1] and index.class_names == ["even", "odd"]
+
+    def labels(**extra):
+        split = load_image_folder(SplitSpec(**common, **extra), "data.train", ["image"],
+                                  ["label"], 2**30)
+        assert split.x["image"].shape == (3, 1, 28, 28) and split.class_names == ["even", "odd"]
+        return split.y["label"]
+
+    assert labels().tolist() == [1, 0, 1]
+    assert labels(label_mode="binary").tolist() == [[1.0], [0.0], [1.0]]
+    np.testing.assert_array_equal(labels(label_mode="categorical"),
+                                  [[0, 1], [1, 0], [0, 1]])
+    with pytest.raises(DataError, match="exactly 2 classes"):
+        load_image_folder(SplitSpec(**{**common, "labels": None}, label_mode="binary"),
+                          "data.train", ["image"], ["label"], 2**30)
+
+
+def test_a_folder_above_the_budget_streams_the_same_images(workdir):
+    from trainer.engine.data import StreamBatches, make_batches
+    from trainer.engine.data.sources.image_folder import load_image_folder
+
+    mnist_folder(workdir / "digits", per_class=20)
+    spec = SplitSpec(source="image_folder", path="digits", image_size=[14, 14],
+                     color_mode="grayscale", workers=2)
+    staged = load_image_folder(spec, "data.train", ["image"], ["label"], 2**30)
+    streamed = load_image_folder(spec, "data.train", ["image"], ["label"], 16 * 2**10)
+    cpu = torch.device("cpu")
+    batches = make_batches(streamed, 8, cpu, shuffle=True, seed=3)
+    assert isinstance(batches, StreamBatches)
+    epoch = list(batches.epoch(1))
+    x = torch.cat([b.x for b in epoch])
+    y = torch.cat([b.y for b in epoch])
+    assert sorted(y.tolist()) == sorted(staged.y["label"].tolist())
+    # every streamed image is the staged image of the same label, in an order fixed by the seed
+    staged_x = torch.from_numpy(staged.x["image"])
+    matches = (x[:, None] == staged_x[None]).flatten(2).all(-1)
+    assert (matches.sum(1) >= 1).all()
+    assert torch.equal(torch.cat([b.x for b in batches.epoch(1, start_step=3)]), x[24:])
