@@ -21,7 +21,6 @@ from .image_decode import CHANNELS, ImageFormat, decode_image
 from .image_index import ImageIndex, index_folder
 
 DEFAULT_IMAGE_SIZE = (256, 256)  # Keras's default
-LABEL_MODES = ("int", "categorical", "binary")
 
 
 def default_workers() -> int:

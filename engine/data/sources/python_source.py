@@ -39,7 +39,7 @@ def load_python_source(spec: Any, key_path: str, input_names: list[str],
                                   f"and __getitem__)", f"{key_path}.source")
         source.num_batches = int(source.call(len, source.sequence))
     elif spec.steps is None:
-        raise ConfigError(f"a generator source needs 'steps' (batches per epoch)",
+        raise ConfigError("a generator source needs 'steps' (batches per epoch)",
                           f"{key_path}.steps")
     else:
         source.num_batches = spec.steps
