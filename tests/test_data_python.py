@@ -148,11 +148,14 @@ def test_errors_in_user_code_name_its_file_and_line(cli, python_source, source, 
     assert message in result.output and "Traceback" not in result.output
 
 
-def test_a_generator_needs_steps_and_fit_validation_split_is_refused(cli, python_source):
+def test_generator_without_steps_validation_split_and_unknown_sources_are_refused(cli, python_source):
     result = cli("fit", python_source("nosteps", "digit_batches"))
     assert result.exit_code == 2 and "data.train.steps" in result.output
     result = cli("fit", python_source("split", "DigitFiles"), "--set", "fit.validation_split=0.2")
     assert result.exit_code == 2 and "fit.validation_split" in result.output
+    result = cli("fit", python_source("typo", "DigitFiles"), "--set", "data.train.source=imagefolder")
+    assert result.exit_code == 2
+    assert "data.train.source" in result.output and "did you mean 'image_folder'" in result.output
 
 
 def test_concat_of_mnist_train_and_test_has_70000_samples(cli, workdir):

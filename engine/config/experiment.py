@@ -111,6 +111,8 @@ def _first_error(exc: pydantic.ValidationError, locations: dict[str, str]) -> Co
         return ConfigError("this key is required", path, source)
     got = best.get("input")
     got_text = f" (got {json.dumps(got, default=str)})" if not isinstance(got, (dict, list)) else ""
+    if kind == "value_error":  # our own validators' messages, as written
+        return ConfigError(f"{best['ctx']['error']}{got_text}", path, source)
     return ConfigError(f"{best['msg'].lower()}{got_text}", path, source)
 
 

@@ -7,9 +7,12 @@ builds them, against the component's own signature.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional, Union
+import re
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..registry import suggest
 
 Component = Union[str, dict[str, Any]]
 Shape = list[Optional[int]]
@@ -19,6 +22,7 @@ KeyMap = Union[str, int, list[Union[str, int]], dict[str, Union[str, int]]]
 INTEGER_KEY = {"pattern": r"^\s*[+-]?\d+\s*$"}
 FOLDER_NAME = r"^(?!\.\.?$)[^/]+$"
 IMPORT_REF = r"^.+:[A-Za-z_][A-Za-z0-9_]*$"
+SOURCES = ("mnist", "npz", "npy", "hdf5", "csv", "idx", "synthetic", "image_folder", "concat")
 
 
 class Section(BaseModel):
@@ -28,12 +32,11 @@ class Section(BaseModel):
 class SplitSpec(Section):
     """Where one split (train, validation, test) comes from."""
 
-    source: Union[Literal["mnist", "npz", "npy", "hdf5", "csv", "idx", "synthetic",
-                          "image_folder", "concat"],
-                  Annotated[str, Field(pattern=IMPORT_REF)]] = Field(
+    source: str = Field(
         description="mnist (built in), npz, npy, hdf5, csv, idx, synthetic, image_folder, "
                     "concat (of `sources`), or a Python data source 'file.py:Name' (a "
-                    "Sequence class or a generator function)")
+                    "Sequence class or a generator function)",
+        json_schema_extra={"anyOf": [{"enum": list(SOURCES)}, {"pattern": IMPORT_REF}]})
     split: Optional[Literal["train", "test"]] = Field(
         None, description="for source mnist: which of the two MNIST files")
     path: Optional[str] = Field(None, description="data file (npy: x file; see x_path/y_path)")
@@ -91,6 +94,15 @@ class SplitSpec(Section):
         {}, description="Python data source: keyword arguments for the class or function")
     steps: Optional[int] = Field(
         None, gt=0, description="Python generator source: batches per epoch")
+
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        if value in SOURCES or re.match(IMPORT_REF, value):
+            return value
+        raise ValueError(f"unknown source '{value}'{suggest(value, list(SOURCES))}; expected "
+                         f"{', '.join(SOURCES)}, or a Python data source 'file.py:Name'")
 
 
 class DataConfig(Section):
