@@ -1,6 +1,7 @@
 """The train / validation / test splits of an experiment: loaded, cut (`validation_split`),
 transforms fitted on the training part only, then applied (eagerly in memory, lazily for
-streamed files and Python data sources)."""
+streamed files and Python data sources), and `class_weight` turned into the training split's
+sample weights."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from typing import Any
 from ..errors import ConfigError, DataError
 from .arrays import ArraySplit
 from .budget import memory_budget
+from .class_weights import class_weight_table, weigh_samples
 from .notes import collected_notes
 from .transforms.pipelines import DataTransforms
 from .sources import PythonSource, load_split
@@ -35,17 +37,21 @@ class DataSplits:
 
 def load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names: list[str],
               which: tuple[str, ...] = ("train", "validation", "test"),
-              state: dict[str, Any] | None = None, seed: int = 0) -> DataSplits:
+              state: dict[str, Any] | None = None, output_units: int | None = None,
+              seed: int = 0) -> DataSplits:
     """`state` (a checkpoint's `data` entry) supplies fitted statistics instead of the train
-    split; `seed` (the experiment's) is what Python data sources are told."""
+    split. `output_units`: the single output's last dimension, the classes `class_weight` knows.
+    `seed` (the experiment's) is what Python data sources are told."""
     with collected_notes() as notes:
-        data = _load_data(data_cfg, fit_cfg, input_names, output_names, which, state, seed)
+        data = _load_data(data_cfg, fit_cfg, input_names, output_names, which, state,
+                          output_units, seed)
     data.notes = notes
     return data
 
 
 def _load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names: list[str],
-               which: tuple[str, ...], state: dict[str, Any] | None, seed: int) -> DataSplits:
+               which: tuple[str, ...], state: dict[str, Any] | None, output_units: int | None,
+               seed: int) -> DataSplits:
     transforms = DataTransforms(data_cfg.transforms, input_names, output_names)
     if state:
         transforms.load_state_dict(state.get("transforms", {}))
@@ -77,8 +83,18 @@ def _load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names
     test = load("test") if "test" in which else None
     transforms.fit(train)
     class_names = getattr(train, "class_names", None) or (state or {}).get("class_names")
-    return DataSplits(*(_transformed(s, transforms) for s in
-                        (train if "train" in which else None, validation, test)),
+    train = _transformed(train if "train" in which else None, transforms)
+    if train is not None and fit_cfg.class_weight is not None:
+        if isinstance(train, PythonSource):
+            raise ConfigError("class_weight needs the labels before training; a Python data "
+                              "source can return (x, y, sample_weight) batches instead",
+                              "fit.class_weight")
+        table = class_weight_table(fit_cfg.class_weight, train.y, output_units)
+        if isinstance(train, StreamSplit):
+            train.class_weights = table
+        else:
+            train = weigh_samples(train, table)
+    return DataSplits(train, _transformed(validation, transforms), _transformed(test, transforms),
                       transforms, data_cfg.allow_nan, class_names)
 
 

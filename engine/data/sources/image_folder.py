@@ -133,7 +133,7 @@ class ImageStreamSplit(StreamSplit):
         name = next(iter(self.x_keys))
         y = None if self.y_keys is None else {next(iter(self.y_keys)): self.labels[rows]}
         raw = ArraySplit({name: images}, y, None, self.path, self.keys, self.class_names)
-        return raw if self.transforms is None or not transform else self.transforms.apply(raw)
+        return self.finished(raw, transform)
 
     def _decode_into(self, out: np.ndarray, rows: np.ndarray, at: int) -> None:
         for offset, row in enumerate(rows):
@@ -153,6 +153,4 @@ class ImageStreamSplit(StreamSplit):
     def y(self) -> dict[str, np.ndarray] | None:
         if self.y_keys is None:
             return None
-        targets = {next(iter(self.y_keys)): self.labels[self.start: self.stop]}
-        split = ArraySplit({}, targets, None, self.path, self.keys)
-        return targets if self.transforms is None else self.transforms.apply(split).y
+        return self.transformed_targets({next(iter(self.y_keys)): self.labels[self.start: self.stop]})
