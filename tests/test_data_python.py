@@ -68,16 +68,17 @@ DATA = textwrap.dedent('''
 
 STOPPER = textwrap.dedent('''
     import os
+    import signal
 
     from trainer.engine.callbacks import Callback
 
 
     class StopAt(Callback):
-        """Requests an interrupt (as SIGTERM does) after global step $STOP_AT."""
+        """SIGTERM to this process after global step $STOP_AT (fit's handler checkpoints)."""
 
         def on_train_batch_end(self, batch, logs=None):
-            if self.loop.global_step == int(os.environ.get("STOP_AT", "-1")):
-                self.loop.request_interrupt("test")
+            if self.loop.progress.global_step == int(os.environ.get("STOP_AT", "-1")):
+                os.kill(os.getpid(), signal.SIGTERM)
 ''')
 
 CONFIG = """
