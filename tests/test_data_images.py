@@ -186,3 +186,25 @@ def test_a_folder_above_the_budget_streams_the_same_images(workdir):
     matches = (x[:, None] == staged_x[None]).flatten(2).all(-1)
     assert (matches.sum(1) >= 1).all()
     assert torch.equal(torch.cat([b.x for b in batches.epoch(1, start_step=3)]), x[24:])
+
+
+def test_class_weight_weighs_streamed_and_staged_images_alike(workdir):
+    from trainer.engine.config import resolve_experiment
+    from trainer.engine.data import StreamBatches, load_data, make_batches
+
+    mnist_folder(workdir / "digits", per_class=10)
+    table = torch.tensor([3.0, 1.0, 0.5])  # one, seven, zero
+    for budget, kind in (("8KiB", StreamBatches), ("1GiB", None)):
+        cfg = resolve_experiment({
+            "name": "weights", "data": {"memory_budget": budget, "train": {
+                "source": "image_folder", "path": "digits", "image_size": [28, 28],
+                "color_mode": "grayscale"}},
+            "model": {"inputs": {"image": [1, 28, 28]}, "layers": [{"type": "Flatten"}]},
+            "fit": {"class_weight": {0: 3.0, 2: 0.5}}}, {}).config
+        data = load_data(cfg.data, cfg.fit, ["image"], ["label"], output_units=3)
+        batches = make_batches(data.train, 8, torch.device("cpu"), shuffle=True)
+        assert kind is None or isinstance(batches, kind)
+        epoch = list(batches.epoch(0))
+        labels = torch.cat([b.y for b in epoch])
+        assert sorted(labels.tolist()) == [0] * 10 + [1] * 10 + [2] * 10
+        assert torch.equal(torch.cat([b.sample_weight for b in epoch]), table[labels])
