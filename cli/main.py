@@ -114,12 +114,15 @@ def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: st
 @app.command(epilog=examples(
     "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt",
     "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/best.pt --split validation --json",
-    "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt --data holdout.npz"))
+    "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt --data holdout.npz",
+    "trainer evaluate --config configs/mnist.yaml   # the model before training"))
 @report_errors
 def evaluate(
-    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file (e.g. runs/x/checkpoints/last.pt)."),
+    ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file (e.g. "
+                                        "runs/x/checkpoints/last.pt)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Config to use instead of the "
-                                          "checkpoint's own."),
+                                          "checkpoint's own; alone, evaluates the config's model "
+                                          "as initialised (before training)."),
     split: str = typer.Option("test", "--split", help="test | validation | train."),
     data: Optional[Path] = typer.Option(None, "--data", help="Evaluate on this file instead "
                                         "(same format as data.test)."),
@@ -127,7 +130,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     device: Optional[str] = typer.Option(None, "--device"),
 ) -> None:
-    """Loss and metrics of a checkpoint on a data split."""
+    """Loss and metrics of a checkpoint (or of a config's untrained model) on a data split."""
     from trainer.engine.inference import evaluate_checkpoint
     experiment = _load(config, None) if config else None
     results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device, test_file=data)
@@ -139,24 +142,35 @@ def evaluate(
 
 @app.command(epilog=examples(
     "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input x.npy --output p.npy",
-    "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5"))
+    "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5",
+    "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input scaled.npy --output p.npy --preprocessed"))
 @report_errors
 def predict(
-    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file."),
+    ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file."),
     input: Path = typer.Option(..., "--input", help="Inputs: .npy, .npz, .h5 or .csv."),
     output: Path = typer.Option(..., "--output", help="Predictions: .h5, .npy, .npz or .csv."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Config to use instead of the "
+                                          "checkpoint's own; alone, predicts with the config's "
+                                          "model as initialised (before training)."),
+    preprocessed: bool = typer.Option(False, "--preprocessed", help="The inputs are already "
+                                      "transformed: do not apply data.transforms to them."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
     device: Optional[str] = typer.Option(None, "--device"),
 ) -> None:
-    """Write a checkpoint's predictions for the inputs in a file (format by suffix)."""
+    """Write a checkpoint's predictions for the inputs in a file (format by suffix). The
+    config's input transforms are applied to the (raw) inputs unless --preprocessed."""
     from trainer.engine.data.prediction_files import check_output_file, write_predictions
     from trainer.engine.inference import checkpoint_class_names, predict_file
     check_output_file(output)
-    predictions = predict_file(ckpt, input, batch_size, device)
+    predictions, warnings = predict_file(ckpt, input, batch_size, device,
+                                         _load(config, None) if config else None, preprocessed)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}: are the inputs already preprocessed? Then pass "
+                   f"--preprocessed (the config's transforms were applied to them)", err=True)
     write_predictions(output, predictions)
     shapes = ", ".join(f"{k} {list(v.shape)}" for k, v in predictions.items())
     typer.echo(f"wrote {output}: {shapes}")
-    if class_names := checkpoint_class_names(ckpt):
+    if ckpt is not None and (class_names := checkpoint_class_names(ckpt)):
         typer.echo(f"classes (label order): {', '.join(class_names)}")
 
 
@@ -180,11 +194,15 @@ def validate(
 
 @app.command(epilog=examples(
     "trainer summary configs/mnist.yaml",
-    "trainer summary --ckpt runs/mnist_mlp/checkpoints/last.pt"))
+    "trainer summary --ckpt runs/mnist_mlp/checkpoints/last.pt",
+    "trainer summary configs/mnist.yaml --plot model.png"))
 @report_errors
 def summary(
     config: Optional[Path] = typer.Argument(None, help="Experiment YAML file."),
     ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Summarise a checkpoint's model instead."),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot", help="Also draw the graph (layers, shapes, connections) into this PNG "
+        "(like Keras's plot_model; needs matplotlib). Several models: one file each, FILE_name.png."),
     overrides: Optional[List[str]] = SetOption,
 ) -> None:
     """Layer table: name, type, output shape, parameters (like Keras model.summary())."""
@@ -202,8 +220,13 @@ def summary(
         experiment = _load(config, overrides)
         models = build_models(experiment)
     for name, model in models.items():
-        typer.echo(f'Model: "{experiment.config.name}"' + (f" / {name}" if name != "model" else ""))
+        title = f'Model: "{experiment.config.name}"' + (f" / {name}" if name != "model" else "")
+        typer.echo(title)
         typer.echo(summarize(model).format())
+        if plot is not None:
+            from trainer.engine.model_plot import plot_model
+            path = plot if len(models) == 1 else plot.with_name(f"{plot.stem}_{name}{plot.suffix}")
+            typer.echo(f"graph drawn in {plot_model(model, title, path)}")
     if class_names:
         typer.echo(f"Classes (label order): {', '.join(class_names)}")
 

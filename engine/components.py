@@ -81,7 +81,8 @@ def _build_components(experiment: LoadedExperiment, device: torch.device,
     models = recipe_models(experiment, recipe_cls, build_models(experiment))
     main = models[next(iter(models))]
     units = [shape[-1] for shape in main.output_shapes.values() if shape]
-    data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits, data_state,
+    data = load_data(cfg.data, cfg.fit, main.input_names,
+                     recipe_cls.target_outputs(main.output_names, options), splits, data_state,
                      output_units=units[0] if len(units) == 1 else None, seed=cfg.seed)
     check_data_fits(data, main)
     if data.validation is not None and not recipe_cls.implements("test_step"):
@@ -93,8 +94,9 @@ def _build_components(experiment: LoadedExperiment, device: torch.device,
     if cfg.compile.loss is not None:
         loss = CompiledLoss.from_config(cfg.compile.loss, cfg.compile.loss_weights, main.output_names)
     if loss is not None or cfg.compile.metrics or cfg.compile.weighted_metrics:
-        metrics = CompiledMetrics.from_config(cfg.compile.metrics, cfg.compile.weighted_metrics,
-                                              main.output_names)
+        metrics = CompiledMetrics.from_config(
+            cfg.compile.metrics, cfg.compile.weighted_metrics, main.output_names,
+            recipe_cls.logged_losses(main.output_names, loss, options))
     if loss is not None:
         loss.check_outputs(main.output_shapes)
     if metrics is not None:

@@ -67,7 +67,7 @@ def write_run_curves(run_dir: Path) -> Path | None:
     count = f"{len(epochs)} epoch" + ("s" if len(epochs) != 1 else "")
     figure.suptitle(f"{run.name} ({run.state.replace('_', ' ')}, {count})")
     path = RunDir(run_dir).curves
-    _save(figure, path)
+    save_png(figure, path)
     return path
 
 
@@ -110,7 +110,7 @@ def plot_runs(run_dirs: list[Path], metric: str | None, output: Path | None) -> 
                     label=f"{run.name}: best epoch {run.best_epoch}")
     _label(ax, f"{metric} by epoch", metric, longest)
     output = output or Path(f"plot_{metric}.png")
-    _save(figure, output)
+    save_png(figure, output)
     return metric, output
 
 
@@ -168,5 +168,6 @@ def _label(ax: Any, title: str, ylabel: str, epochs: list[int]) -> None:
     ax.legend(fontsize="small")
 
 
-def _save(figure: Any, path: Path) -> None:
+def save_png(figure: Any, path: Path) -> None:
+    """The figure as a PNG, written atomically (a kill never leaves half a file)."""
     atomic_write(Path(path), lambda handle: figure.savefig(handle, format="png", dpi=100))

@@ -2,7 +2,9 @@
 
 A component in YAML is a name (`"adam"`), a mapping with `type` and arguments
 (`{type: Adam, learning_rate: 0.01}`), or a user component by import path
-(`my_pkg.losses:HuberLoss`, `path/to/file.py:HuberLoss`). Names match case- and
+(`my_pkg.losses:HuberLoss`, `path/to/file.py:HuberLoss`). A user reference to a plain function
+that needs arguments (`file.py:huber_fn`, `def huber_fn(y_true, y_pred)`) is the component
+itself, as Keras accepts functions everywhere; the kind decides how to use it. Names match case- and
 underscore-insensitively, so Keras's `SparseCategoricalCrossentropy` and
 `sparse_categorical_crossentropy` find the same entry. Argument checking happens here so
 every component kind reports bad arguments the same way, with the key path.
@@ -184,6 +186,8 @@ class Registry:
         """Build a component from its spec; `context` passes engine-supplied arguments."""
         name, args = split_spec(spec, key_path, self.kind)
         factory = self.lookup(name, f"{key_path}.type" if isinstance(spec, dict) else key_path)
+        if is_import_ref(name) and not args and is_plain_function(factory):
+            return factory
         what = f"{self.kind} '{name}'"
         check_arguments(factory, args, key_path, what, tuple(context))
         accepted = _accepted_context(factory, context)
@@ -193,6 +197,19 @@ class Registry:
             raise
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"cannot build {what}: {exc}", key_path) from exc
+
+
+def is_plain_function(obj: Any) -> bool:
+    """A function (not a class) that cannot be called without arguments: a Keras-style
+    component function such as `loss(y_true, y_pred)` or `initializer(shape, dtype)`."""
+    if not inspect.isroutine(obj):
+        return False
+    try:
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.default is inspect.Parameter.empty
+               and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
 def _accepted_context(factory: Callable, context: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from .arrays import ArraySplit
 from .budget import memory_budget
 from .class_weights import class_weight_table, weigh_samples
 from .notes import collected_notes
+from .raw_inputs import describe
 from .transforms.pipelines import DataTransforms
 from .sources import PythonSource, load_split
 from .sources.hdf5_stream import StreamSplit
@@ -26,13 +27,15 @@ class DataSplits:
     test: Split | None
     transforms: DataTransforms | None = None
     allow_nan: bool = False
+    raw_inputs: dict[str, Any] | None = None  # dtype and range of the raw training inputs
     class_names: list[str] | None = None  # of the training labels (an image folder's classes)
     notes: list[str] = field(default_factory=list)  # for the run's log (files skipped, ...)
 
     def state_dict(self) -> dict[str, Any]:
-        """What a checkpoint keeps: the fitted transform statistics and the class names."""
+        """What a checkpoint keeps: the fitted transform statistics, what the raw training
+        inputs looked like, and the class names."""
         return {"transforms": self.transforms.state_dict() if self.transforms else {},
-                "class_names": self.class_names}
+                "raw_inputs": self.raw_inputs or {}, "class_names": self.class_names}
 
 
 def load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names: list[str],
@@ -81,6 +84,7 @@ def _load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names
                             f"of {len(train)} samples", train.origin)
         train, validation = train.slice(0, cut), train.slice(cut)
     test = load("test") if "test" in which else None
+    raw_inputs = describe(train) if train is not None else (state or {}).get("raw_inputs", {})
     transforms.fit(train)
     class_names = getattr(train, "class_names", None) or (state or {}).get("class_names")
     train = _transformed(train if "train" in which else None, transforms)
@@ -95,7 +99,7 @@ def _load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names
         else:
             train = weigh_samples(train, table)
     return DataSplits(train, _transformed(validation, transforms), _transformed(test, transforms),
-                      transforms, data_cfg.allow_nan, class_names)
+                      transforms, data_cfg.allow_nan, raw_inputs, class_names)
 
 
 def transform_inputs(split: ArraySplit, data_cfg: Any, model: Any,
