@@ -9,7 +9,8 @@ from typing import List, Optional
 
 import typer
 
-from trainer.engine.loop.distributed import launched_by_torchrun
+from trainer.engine import signals
+from trainer.engine.torchrun_env import launched_by_torchrun, rank
 
 from .durations import parse_duration
 from .errors import report_errors
@@ -32,6 +33,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from .version import version_text
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_print_version,
+                                          is_eager=True, help="Print trainer's and torch's "
+                                          "versions and the devices torch sees, and exit.")
+             ) -> None:
+    """Train PyTorch models from YAML experiments, Keras-style."""
+
 
 SetOption = typer.Option(None, "--set", help="Override a config key: --set fit.epochs=5 (value "
                                               "parsed as YAML); repeatable.")
@@ -73,10 +89,11 @@ def fit(
     print_config: bool = PrintConfigOption,
 ) -> None:
     """Train a model; an interrupted run in the same run dir resumes."""
-    from trainer.engine.fit_session import FitOptions, fit as run_fit
     experiment = _load(config, overrides, seed)
+    signals.install(experiment.config.fit.stop_signals)
     if print_config:
         return _print_resolved(experiment)
+    from trainer.engine.fit_session import FitOptions, fit as run_fit
     if nproc_per_node is not None and not launched_by_torchrun():
         raise typer.Exit(_launch(nproc_per_node, experiment, config, overrides, run_dir, resume,
                                  device, max_time, seed, quiet))
@@ -84,7 +101,7 @@ def fit(
                          max_seconds=parse_duration(max_time) if max_time else None,
                          progress=_progress_mode(quiet))
     result = run_fit(experiment, options)
-    if os.environ.get("RANK", "0") != "0":
+    if rank() != 0:
         return  # under torchrun, rank 0 reports
     if result.already_finished:
         typer.echo(f"{result.run_dir}: already {result.state.label} "
@@ -184,10 +201,10 @@ def validate(
     print_config: bool = PrintConfigOption,
 ) -> None:
     """Check a config: schema, model graph, data, one batch through the model. Trains nothing."""
-    from trainer.engine.preflight import validate_experiment
     experiment = _load(config, overrides)
     if print_config:
         return _print_resolved(experiment)
+    from trainer.engine.preflight import validate_experiment
     report = validate_experiment(experiment)
     typer.echo(f"{config}: valid ({report})")
 
@@ -317,6 +334,7 @@ def _print_resolved(experiment) -> None:
 
 
 def main() -> None:
+    signals.install()  # again: `python -m trainer.cli.main` enters here
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()
 

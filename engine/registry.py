@@ -11,32 +11,16 @@ every component kind reports bad arguments the same way, with the key path.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import difflib
 import hashlib
 import importlib
 import importlib.util
 import inspect
 import sys
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from .errors import ConfigError
-
-# Folders where `file.py:Name` references are looked up (the config's folder, then the cwd).
-_search_dirs: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar(
-    "component_search_dirs", default=()
-)
-
-
-@contextlib.contextmanager
-def component_search_dirs(*dirs: Path) -> Iterator[None]:
-    token = _search_dirs.set(tuple(Path(d) for d in dirs))
-    try:
-        yield
-    finally:
-        _search_dirs.reset(token)
+from .search_path import find_file
 
 
 def normalize(name: str) -> str:
@@ -76,13 +60,8 @@ def load_import_ref(ref: str, key_path: str) -> Any:
 
 
 def _load_file_module(file_ref: str, key_path: str) -> Any:
-    candidates = [Path(file_ref)] if Path(file_ref).is_absolute() else [
-        d / file_ref for d in (*_search_dirs.get(), Path.cwd())
-    ]
-    path = next((p.resolve() for p in candidates if p.is_file()), None)
-    if path is None:
-        tried = ", ".join(str(p) for p in candidates)
-        raise ConfigError(f"file '{file_ref}' not found (looked at {tried})", key_path)
+    """`file.py` next to the config first, then in the cwd (engine/search_path.py)."""
+    path = find_file(file_ref, key_path).resolve()
     module_name = "trainer_user_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
     if module_name in sys.modules:
         return sys.modules[module_name]

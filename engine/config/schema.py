@@ -28,6 +28,8 @@ INTEGER_KEY = {"pattern": r"^\s*[+-]?\d+\s*$"}
 FOLDER_NAME = r"^(?!\.\.?$)[^/]+$"
 IMPORT_REF = r"^.+:[A-Za-z_][A-Za-z0-9_]*$"
 SOURCES = ("mnist", "npz", "npy", "hdf5", "csv", "idx", "synthetic", "image_folder", "concat")
+# Signals a scheduler may send before it stops a job (SLURM: SIGUSR1 or SIGTERM).
+StopSignal = Literal["SIGTERM", "SIGINT", "SIGUSR1", "SIGUSR2", "SIGHUP", "SIGQUIT", "SIGXCPU"]
 
 
 class Section(BaseModel):
@@ -185,6 +187,10 @@ class FitConfig(Section):
     validation_freq: int = Field(1, gt=0, description="validate every N epochs")
     validation_batch_size: Optional[int] = Field(
         None, gt=0, description="validation batch size (default batch_size)")
+    stop_signals: list[StopSignal] = Field(
+        ["SIGTERM", "SIGINT", "SIGUSR1"],
+        description="signals that stop training resumably (checkpoint, exit 75); a second one "
+                    "stops at once")
     checkpoint_every: Optional[int] = Field(
         None, gt=0, description="also write checkpoints/last.pt every N batches")
 
