@@ -191,6 +191,29 @@ def predict(
 
 
 @app.command(epilog=examples(
+    "trainer export --ckpt runs/mnist_mlp/checkpoints/last.pt --format onnx --output mnist.onnx",
+    "trainer export --ckpt runs/multi_io/checkpoints/best.pt --format safetensors --output m.safetensors",
+    "trainer export --ckpt runs/x/checkpoints/last.pt --format pt2 --output x.pt2 --sample x.npy"))
+@report_errors
+def export(
+    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file."),
+    format: str = typer.Option(..., "--format", help="safetensors | onnx | pt2."),
+    output: Path = typer.Option(..., "--output", help="File to write (.safetensors, .onnx, .pt2)."),
+    sample: Optional[Path] = typer.Option(None, "--sample", help="Raw inputs to check the export "
+                                          "on (as for predict; default: the config's data)."),
+    tolerance: float = typer.Option(1e-5, "--tolerance", min=0.0, help="Largest accepted "
+                                    "relative difference from the checkpoint's predictions."),
+) -> None:
+    """Export a checkpoint's model (with its input transforms), checked against the checkpoint."""
+    from trainer.engine.export.exporter import export_checkpoint
+    report = export_checkpoint(ckpt, format, output, sample, tolerance)
+    notes = "".join(f", {n}" for n in report.notes)
+    typer.echo(f"wrote {report.output} ({report.format}{notes})")
+    for difference in report.differences:
+        typer.echo(f"parity on {report.rows} samples: {difference}")
+
+
+@app.command(epilog=examples(
     "trainer validate configs/mnist.yaml",
     "trainer validate configs/mnist.yaml --set fit.batch_size=256 --print-config"))
 @report_errors

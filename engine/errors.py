@@ -87,3 +87,13 @@ class TrainingInterrupted(TrainerError):
     """SIGTERM/SIGINT or --max-time: a resumable checkpoint was written."""
 
     exit_code = 75
+
+
+class ExportError(TrainerError):
+    """A model that cannot be exported (naming the layer and why), or an export whose outputs
+    differ from the checkpoint's model by more than the tolerance."""
+
+
+class KerasImportError(TrainerError):
+    """A `.keras` file that cannot be imported: unreadable, or using layers or arguments trainer
+    does not support (every one is listed, with its layer name)."""

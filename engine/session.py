@@ -30,6 +30,7 @@ from .loop.distributed import (DistContext, from_main, init_distributed, shutdow
                                wrap_models)
 from .registry import component_search_dirs
 from .loop.evaluate import evaluate_batches, predict_batches
+from .export.serving import read_model_state
 from .loop.fit import FitLoop
 from .plots import record_curves
 from .state.atomic import atomic_write_json
@@ -283,7 +284,7 @@ def experiment_from_checkpoint(state: dict[str, Any], config: LoadedExperiment |
 
 def load_for_inference(checkpoint_path: Path, config: LoadedExperiment | None, device: str | None,
                        splits: tuple[str, ...]) -> tuple[Any, LoadedExperiment]:
-    state = load_checkpoint(checkpoint_path)
+    state = read_model_state(checkpoint_path)  # a checkpoint or a safetensors export
     experiment = experiment_from_checkpoint(state, config)
     components = build_components(experiment, resolve_device(device or experiment.config.device),
                                   splits, state.get("data"))

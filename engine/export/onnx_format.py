@@ -1,0 +1,62 @@
+"""`.onnx` exports through torch's torch.export-based exporter (opset 18, a dynamic batch axis,
+inputs and outputs named like the model's), run back with onnxruntime."""
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import ExportError
+
+OPSET = 18  # widely served (onnxruntime >= 1.14) and covers every op the layer catalogue emits
+
+
+def save_onnx(path: Path, program: torch.export.ExportedProgram, input_names: list[str],
+              output_names: list[str]) -> None:
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # e.g. "torchvision is not installed": not ours to report
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            onnx_program = torch.onnx.export(program, (), dynamo=True, opset_version=OPSET,
+                                             input_names=input_names, output_names=output_names,
+                                             verbose=False)
+    except Exception as exc:  # noqa: BLE001 - the exporter raises many kinds
+        first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        raise ExportError(f"the ONNX exporter cannot convert the model: {first[:300]}") from None
+    finally:
+        logger.setLevel(level)
+    onnx_program.save(str(path))
+
+
+def is_onnx_export(path: Path) -> bool:
+    return Path(path).suffix.lower() == ".onnx"
+
+
+class OnnxRunner:
+    """An onnxruntime session on the CPU: raw input arrays by name -> outputs by name."""
+
+    def __init__(self, path: Path):
+        import onnxruntime
+        try:
+            self.session = onnxruntime.InferenceSession(str(path),
+                                                        providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's errors have no common base
+            raise ExportError(f"{path}: onnxruntime cannot load it ({str(exc)[:300]})") from None
+        self.inputs = {i.name: _NUMPY[i.type] for i in self.session.get_inputs()}
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def __call__(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        feed = {name: np.ascontiguousarray(arrays[name]).astype(dtype, copy=False)
+                for name, dtype in self.inputs.items()}
+        return dict(zip(self.output_names, self.session.run(self.output_names, feed)))
+
+
+_NUMPY = {"tensor(float)": np.float32, "tensor(double)": np.float64,
+          "tensor(float16)": np.float16, "tensor(uint8)": np.uint8, "tensor(int8)": np.int8,
+          "tensor(int16)": np.int16, "tensor(int32)": np.int32, "tensor(int64)": np.int64,
+          "tensor(bool)": np.bool_}

@@ -1,0 +1,35 @@
+"""Reading exports back for `trainer predict` / `evaluate` and for the parity check: a
+safetensors export gives a checkpoint-shaped state (so the checkpoint code path serves it),
+an ONNX export runs in onnxruntime over batches of raw inputs."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from ..state.checkpoint import load_checkpoint
+from .onnx_format import OnnxRunner, is_onnx_export
+from .safetensors_format import is_safetensors_export, load_safetensors
+
+
+def read_model_state(path: Path) -> dict[str, Any]:
+    """A trainer checkpoint, or a safetensors export read as one (config, models, data)."""
+    return load_safetensors(path) if is_safetensors_export(path) else load_checkpoint(path)
+
+
+def predict_onnx(path: Path, inputs: dict[str, np.ndarray], batch_size: int) -> dict[str, np.ndarray]:
+    """Outputs by name for raw inputs by name (the export applies the transforms itself)."""
+    runner = OnnxRunner(path)
+    missing = [name for name in runner.inputs if name not in inputs]
+    if missing:
+        raise DataError(f"the ONNX model takes inputs {', '.join(runner.inputs)}; missing "
+                        f"{', '.join(missing)}", str(path))
+    count = len(next(iter(inputs.values())))
+    parts = [runner({k: v[start:start + batch_size] for k, v in inputs.items()})
+             for start in range(0, count, batch_size)]
+    return {name: np.concatenate([p[name] for p in parts]) for name in runner.output_names}
+
+
+__all__ = ["is_onnx_export", "predict_onnx", "read_model_state"]
