@@ -213,6 +213,21 @@ def export(
         typer.echo(f"parity on {report.rows} samples: {difference}")
 
 
+@app.command("import-keras", epilog=examples(
+    "trainer import-keras mnist_convnet.keras --output imported/",
+    "trainer predict --ckpt imported/imported.pt --input x.npy --output p.npy"))
+@report_errors
+def import_keras(
+    model: Path = typer.Argument(..., help="A Keras 3 .keras file."),
+    output: Path = typer.Option(..., "--output", help="Folder for experiment.yaml and imported.pt."),
+) -> None:
+    """Import a Keras model: an experiment (model + compile) and its weights as a checkpoint."""
+    from trainer.engine.keras_import.importer import import_keras as run_import
+    report = run_import(model, output)
+    typer.echo(f"wrote {report.experiment} ({report.layers} layers, {report.parameters:,} "
+               f"parameters) and {report.weights}")
+
+
 @app.command(epilog=examples(
     "trainer validate configs/mnist.yaml",
     "trainer validate configs/mnist.yaml --set fit.batch_size=256 --print-config"))
