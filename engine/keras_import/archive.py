@@ -18,7 +18,7 @@ from ..errors import KerasImportError
 @dataclass
 class KerasArchive:
     model: dict[str, Any]                    # config.json: {class_name, config, compile_config}
-    weights: dict[str, list[np.ndarray]]     # layer name -> variables in Keras's order
+    weights: dict[str, list[np.ndarray]]     # weight group (see weight_groups) -> variables
     keras_version: str | None
 
 

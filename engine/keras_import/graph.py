@@ -51,15 +51,15 @@ class GraphImport:
         return Tensor(name, "keras", shape)
 
     def add_layer(self, layer: dict[str, Any], inputs: list[Tensor], call: int,
-                  output_name: Optional[str] = None) -> Optional[Tensor]:
+                  output_name: Optional[str] = None) -> Tensor:
         """One call of a Keras layer on `inputs`; `call` > 0 reuses the layer's weights."""
         class_name, cfg = layer["class_name"], layer.get("config") or {}
         name = cfg.get("name") or layer.get("name")
         where = f"layer '{name}' ({class_name})"
         rule = RULES.get(class_name)
-        if rule is None:
+        if rule is None:  # later layers are still checked, on an input of unknown shape
             self.problems.append(f"{where}: Keras layer {class_name} has no trainer counterpart")
-            return None
+            return Tensor(name, "keras", None)
         args, graph_keys = self._arguments(rule, cfg, where)
         layout = self._input_layout(rule, cfg, inputs)
         inputs = [self.as_layout(t, layout) for t in inputs] if layout else inputs

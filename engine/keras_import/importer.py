@@ -19,7 +19,7 @@ from ..state.checkpoint import save_checkpoint
 from .archive import read_archive
 from .compile_section import compile_section
 from .graph import GraphImport
-from .topology import walk
+from .topology import walk, weight_groups
 
 EXPERIMENT, WEIGHTS = "experiment.yaml", "imported.pt"
 
@@ -35,7 +35,8 @@ class ImportReport:
 def import_keras(path: Path, output_dir: Path) -> ImportReport:
     path, output_dir = Path(path), Path(output_dir)
     archive = read_archive(path)
-    graph = GraphImport(archive.weights)
+    graph = GraphImport({layer: archive.weights.get(group, [])
+                         for layer, group in weight_groups(archive.model).items()})
     outputs = walk(archive.model, graph)
     problems = graph.problems
     model = graph.model_section(outputs) if outputs and not problems else None

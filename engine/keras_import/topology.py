@@ -2,6 +2,7 @@
 feeding each layer call with the tensors it reads to a GraphImport."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .graph import GraphImport, Tensor
@@ -31,8 +32,6 @@ def _sequential(cfg: dict[str, Any], graph: GraphImport) -> list[Tensor]:
         return []
     for layer in layers:
         current = graph.add_layer(layer, [current], 0)
-        if current is None:
-            return []
     return [graph.as_layout(current, "keras")]
 
 
@@ -50,16 +49,14 @@ def _functional(cfg: dict[str, Any], graph: GraphImport) -> list[Tensor]:
             if kwargs:
                 graph.problems.append(f"layer '{name}' ({layer['class_name']}): call arguments "
                                       f"{', '.join(sorted(kwargs))} are not supported")
-            inputs = [tensors.get(ref) for ref in refs]
             if any(ref[2] != 0 for ref in refs):
                 graph.problems.append(f"layer '{name}': reads a second output of a layer "
                                       f"(e.g. return_state), which trainer layers do not have")
-            if any(t is None for t in inputs):
-                tensors[(name, call, 0)] = None  # an input failed: reported already
-                continue
+            inputs = [tensors.get(ref) or Tensor(ref[0], "keras", None) for ref in refs]
             tensors[(name, call, 0)] = graph.add_layer(layer, inputs, call)
     outputs = [tensors.get(tuple(ref)) for ref in _refs(cfg.get("output_layers"))]
     if any(t is None for t in outputs):
+        graph.problems.append("the model's outputs name layers it does not have")
         return []
     return [graph.as_layout(t, "keras") for t in outputs]
 
@@ -82,3 +79,28 @@ def _refs(spec: Any) -> list[list[Any]]:
     if spec and isinstance(spec[0], str):
         return [spec]
     return [ref for value in spec or [] for ref in _refs(value)]
+
+
+def weight_groups(model: dict[str, Any]) -> dict[str, str]:
+    """Layer name -> its group under `layers/` in model.weights.h5. Keras names the groups by
+    class (snake case, `_1`, `_2`, ... for repeats) in the order of `model.layers`, which is
+    the config's order less a Sequential model's InputLayer."""
+    layers = list((model.get("config") or {}).get("layers") or [])
+    if model.get("class_name") == "Sequential" and layers and layers[0]["class_name"] == "InputLayer":
+        layers = layers[1:]
+    used: dict[str, int] = {}
+    groups = {}
+    for layer in layers:
+        base = _snake_case(layer["class_name"])
+        count = used.get(base)
+        used[base] = 0 if count is None else count + 1
+        name = layer.get("name") or layer["config"]["name"]
+        groups[name] = base if count is None else f"{base}_{used[base]}"
+    return groups
+
+
+def _snake_case(class_name: str) -> str:
+    """Keras's naming.to_snake_case: Conv2D -> conv2d, GlobalMaxPooling1D -> global_max_pooling1d."""
+    name = re.sub(r"\W+", "", class_name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
