@@ -161,31 +161,26 @@ def _with_test_file(ckpt: Path, experiment, data: Path):
 
 @app.command(epilog=examples(
     "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input x.npy --output p.npy",
-    "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5"))
+    "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5",
+    "trainer predict --ckpt mnist.onnx --input x.npy --output p.npy   # an export serves too"))
 @report_errors
 def predict(
-    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file."),
+    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file, or a .safetensors / .onnx "
+                              "export."),
     input: Path = typer.Option(..., "--input", help="Inputs: .npy, .npz, .h5 or .csv."),
     output: Path = typer.Option(..., "--output", help="Predictions: .h5, .npy, .npz or .csv."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
     device: Optional[str] = typer.Option(None, "--device"),
 ) -> None:
     """Write a checkpoint's predictions for the inputs in a file (format by suffix)."""
-    from trainer.engine.data.prediction_files import SUFFIXES, read_inputs, write_predictions
-    from trainer.engine.components import build_models
+    from trainer.engine.data.prediction_files import SUFFIXES, write_predictions
     from trainer.engine.errors import DataError
-    from trainer.engine.session import experiment_from_checkpoint, predict_arrays
-    from trainer.engine.state.checkpoint import load_checkpoint
+    from trainer.engine.session import predict_file
     if output.suffix.lower() not in SUFFIXES:
         raise DataError(f"unsupported output file type '{output.suffix}' (use {', '.join(SUFFIXES)})",
                         str(output))
-    experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
-    model = next(iter(build_models(experiment).values()))
-    inputs = read_inputs(input, model.input_names)
-    predictions = predict_arrays(ckpt, inputs, batch_size, device)
-    if not isinstance(predictions, dict):
-        predictions = {"predictions": predictions}
-    write_predictions(output, {k: v.numpy() for k, v in predictions.items()})
+    predictions = predict_file(ckpt, input, batch_size, device)
+    write_predictions(output, predictions)
     shapes = ", ".join(f"{k} {list(v.shape)}" for k, v in predictions.items())
     typer.echo(f"wrote {output}: {shapes}")
 

@@ -322,3 +322,24 @@ def predict_arrays(checkpoint_path: Path, x: dict[str, np.ndarray], batch_size: 
     batches = make_batches(split, batch_size or cfg.predict.batch_size or cfg.evaluate.batch_size
                            or cfg.fit.batch_size, components.device)
     return predict_batches(components.recipe, batches, cfg.precision)
+
+
+def predict_file(model_path: Path, input_path: Path, batch_size: int | None,
+                 device: str | None = None) -> dict[str, np.ndarray]:
+    """`trainer predict`: predictions by output name (a single output as `predictions`) of a
+    checkpoint, a safetensors export or an ONNX export, for the arrays in an input file."""
+    from .components import build_models
+    from .data.prediction_files import read_inputs
+    from .export.serving import is_onnx_export, predict_onnx
+    if is_onnx_export(model_path):
+        from .export.onnx_format import OnnxRunner
+        inputs = read_inputs(input_path, list(OnnxRunner(model_path).inputs))
+        predictions = predict_onnx(model_path, inputs, batch_size or 32)
+        return predictions if len(predictions) > 1 else {"predictions": next(iter(predictions.values()))}
+    experiment = experiment_from_checkpoint(read_model_state(model_path))
+    model = next(iter(build_models(experiment).values()))
+    predictions = predict_arrays(model_path, read_inputs(input_path, model.input_names),
+                                 batch_size, device)
+    if not isinstance(predictions, dict):
+        predictions = {"predictions": predictions}
+    return {k: v.numpy() for k, v in predictions.items()}

@@ -2,7 +2,6 @@
 inputs and outputs named like the model's), run back with onnxruntime."""
 from __future__ import annotations
 
-import logging
 import warnings
 from pathlib import Path
 
@@ -10,17 +9,15 @@ import numpy as np
 import torch
 
 from ..errors import ExportError
+from .tracing import quiet_torch_logs
 
 OPSET = 18  # widely served (onnxruntime >= 1.14) and covers every op the layer catalogue emits
 
 
 def save_onnx(path: Path, program: torch.export.ExportedProgram, input_names: list[str],
               output_names: list[str]) -> None:
-    logger = logging.getLogger("torch.onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # e.g. "torchvision is not installed": not ours to report
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet_torch_logs():
             warnings.simplefilter("ignore")
             onnx_program = torch.onnx.export(program, (), dynamo=True, opset_version=OPSET,
                                              input_names=input_names, output_names=output_names,
@@ -28,8 +25,6 @@ def save_onnx(path: Path, program: torch.export.ExportedProgram, input_names: li
     except Exception as exc:  # noqa: BLE001 - the exporter raises many kinds
         first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
         raise ExportError(f"the ONNX exporter cannot convert the model: {first[:300]}") from None
-    finally:
-        logger.setLevel(level)
     onnx_program.save(str(path))
 
 

@@ -2,6 +2,11 @@
 layer of the graph cannot be exported and why."""
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+from typing import Iterator
+
 import torch
 from torch import nn
 
@@ -12,11 +17,30 @@ from .preprocess import ExportedModel
 
 def export_program(module: ExportedModel, inputs: tuple[torch.Tensor, ...]
                    ) -> torch.export.ExportedProgram:
+    with quiet_torch_logs():
+        try:
+            return torch.export.export(module, inputs,
+                                       dynamic_shapes=(dynamic_axes(module, inputs),), strict=False)
+        except Exception as exc:  # noqa: BLE001 - torch.export raises many kinds; we name the layer
+            raise ExportError(_failure(module, inputs, exc)) from None
+
+
+@contextlib.contextmanager
+def quiet_torch_logs() -> Iterator[None]:
+    """torch's exporters log hints ("torchvision is not installed") and print partial graphs
+    to stderr when they fail; the user gets our one-line verdict instead."""
+    loggers = [logging.getLogger("torch")] + [
+        logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+        if name.startswith("torch.")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     try:
-        return torch.export.export(module, inputs, dynamic_shapes=(dynamic_axes(module, inputs),),
-                                   strict=False)
-    except Exception as exc:  # noqa: BLE001 - torch.export raises many kinds; we name the layer
-        raise ExportError(_failure(module, inputs, exc)) from None
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def dynamic_axes(module: ExportedModel, inputs: tuple[torch.Tensor, ...]) -> tuple[dict, ...]:
