@@ -35,7 +35,7 @@ from .loop.fit import FitLoop
 from .plots import record_curves
 from .state.atomic import atomic_write_json
 from .preflight import validate_experiment
-from .state.checkpoint import load_checkpoint
+from .state.checkpoint import is_weights_only, load_checkpoint, load_model_weights
 from .state.lock import RunLock
 from .state.rng import seed_everything
 from .state.rundir import FINISHED_STATES, RunDir, WorkerRunDir, next_free_run_dir
@@ -43,6 +43,8 @@ from .state.weights import save_weights_h5
 
 # Keys that may change between invocations of the same run without changing what it computes.
 RUNTIME_KEYS = ("device",)
+# What a weights-only checkpoint given to --resume must share with the config.
+MODEL_KEYS = ("model", "models")
 
 
 @dataclass
@@ -84,8 +86,11 @@ def fit(experiment: LoadedExperiment, options: FitOptions) -> FitResult:
             _refuse_changed_config(run_dir.read_config(), experiment, str(run_dir.config))
         if options.resume not in ("auto", "never"):
             checkpoint_path = Path(options.resume)
-            _refuse_changed_config(load_checkpoint(checkpoint_path)["config"], experiment,
-                                   options.resume)
+            state = load_checkpoint(checkpoint_path)
+            if is_weights_only(state):  # starting weights: only the model must be the same
+                _refuse_changed_config(state["config"], experiment, options.resume, MODEL_KEYS)
+            else:
+                _refuse_changed_config(state["config"], experiment, options.resume)
         elif (done := _already_finished(run_dir)) is not None:
             return done
         return _fit_on_device(experiment, options, run_dir, checkpoint_path, dist, device)
@@ -227,18 +232,24 @@ def _progress(options: FitOptions) -> list:
     return []
 
 
-def _refuse_changed_config(old: dict | None, experiment: LoadedExperiment, where: str) -> None:
+def _refuse_changed_config(old: dict | None, experiment: LoadedExperiment, where: str,
+                           only: tuple[str, ...] | None = None) -> None:
     """Refuse to continue a run whose config changed. The stored config is re-resolved through
     today's schema first, so a key added (with its default) by a newer trainer is no change; and
-    a config that is itself wrong is reported as such, not as a change."""
+    a config that is itself wrong is reported as such, not as a change. `only`: compare just
+    these keys (the model of a weights-only checkpoint)."""
     if old is None:
         return
     try:
         old = resolve_experiment(old, {}).resolved
     except ConfigError:
         pass  # the schema no longer accepts it: compare as stored
-    strip = lambda d: {k: v for k, v in d.items() if k not in RUNTIME_KEYS}  # noqa: E731
+    strip = lambda d: {k: v for k, v in d.items()  # noqa: E731
+                       if k not in RUNTIME_KEYS and (only is None or k in only)}
     diff = config_diff(strip(old), strip(experiment.resolved))
+    if diff and only is not None:
+        raise RunDirError(f"the model differs from the one these weights belong to ({where}):"
+                          f"\n  " + "\n  ".join(diff))
     if diff:
         validate_experiment(experiment)
         raise RunDirError(
@@ -288,12 +299,8 @@ def load_for_inference(checkpoint_path: Path, config: LoadedExperiment | None, d
     experiment = experiment_from_checkpoint(state, config)
     components = build_components(experiment, resolve_device(device or experiment.config.device),
                                   splits, state.get("data"))
-    for name, model in components.models.items():
-        try:
-            model.load_state_dict(state["models"][name])
-        except (KeyError, RuntimeError) as exc:
-            raise CheckpointError(f"weights do not fit the model '{name}': "
-                                  f"{str(exc).splitlines()[0]}", str(checkpoint_path)) from None
+    load_model_weights(components.models, state, str(checkpoint_path))
+    for model in components.models.values():
         model.eval()
     return components, experiment
 

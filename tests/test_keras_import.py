@@ -173,3 +173,23 @@ def test_unsupported_layers_and_arguments_are_all_listed(cli, workdir, tmp_path)
     assert "layer 'up_sampling2d' (UpSampling2D)" in result.output
     assert "layer 'relu_lstm' (LSTM)" in result.output and "activation" in result.output
     assert not (workdir / "imported").exists()
+
+
+def test_fit_resume_starts_from_the_imported_weights(cli, workdir, saved):
+    """Fine-tuning: `fit --resume imported.pt` with data filled in starts from Keras's weights
+    (a zero learning rate keeps them, so the run's predictions are still Keras's)."""
+    import yaml
+    keras_file, inputs, expected = saved["mlp"]
+    assert cli("import-keras", keras_file, "--output", "imported").exit_code == 0
+    config = yaml.safe_load((workdir / "imported/experiment.yaml").read_text())
+    config["data"] = {"train": {"source": "synthetic", "generator": "classification",
+                                "samples": 32, "features": 12, "classes": 3}}
+    config["compile"]["optimizer"] = {"type": "sgd", "learning_rate": 0.0}
+    (workdir / "finetune.yaml").write_text(yaml.safe_dump(config))
+    result = cli("fit", "finetune.yaml", "--resume", "imported/imported.pt", "--quiet")
+    assert result.exit_code == 0, result.output
+    result = cli("predict", "--ckpt", f"runs/{config['name']}/checkpoints/last.pt",
+                 "--input", inputs, "--output", "p.npy")
+    assert result.exit_code == 0, result.output
+    _, rel = relative_difference(expected["predictions"], np.load(workdir / "p.npy"))
+    assert rel <= TOLERANCE

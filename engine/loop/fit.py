@@ -13,7 +13,7 @@ from typing import Any
 from ..callbacks import Callback, CallbackList
 from ..data import DeviceBatches, epoch_plan, make_batches
 from ..errors import TrainingDiverged, TrainingInterrupted
-from ..state.checkpoint import save_checkpoint
+from ..state.checkpoint import is_weights_only, load_model_weights, save_checkpoint
 from ..state.rng import capture_rng, restore_rng
 from .distributed import (SINGLE, DistContext, ShardedBatches, any_rank, global_metric_state,
                           sum_metric_states)
@@ -250,6 +250,9 @@ class FitLoop:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         recipe = self.recipe
+        if is_weights_only(state):  # a new run from these weights, at epoch 0
+            load_model_weights(recipe.models, state)
+            return
         for name, model in recipe.models.items():
             model.load_state_dict(state["models"][name])
         for name, optimizer in recipe.optimizers.items():
