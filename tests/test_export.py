@@ -13,14 +13,15 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from conftest import CONFIGS, sets, write_config
 from trainer.cli.main import app
 
 pytest.importorskip("onnxruntime")
 
-CONFIG = """
+CONFIG = yaml.safe_load("""
 name: export_multi_io
 data:
-  train: {source: npz, path: train.npz}
+  train: {source: npz, path: train.npz}   # the fixture writes the files and their paths
   test: {source: npz, path: test.npz}
   transforms:
     image: [{scale: 0.00392156862745098}, channels_first]
@@ -40,7 +41,7 @@ compile:
   optimizer: adam
   loss: {score: mse, label: sparse_categorical_crossentropy}
 fit: {epochs: 1, batch_size: 16}
-"""
+""")
 
 
 def invoke(*args) -> tuple[int, str]:
@@ -61,8 +62,10 @@ def trained(tmp_path_factory):
     rng = np.random.default_rng(0)
     for split, n in (("train", 48), ("test", 24)):
         np.savez(folder / f"{split}.npz", **raw_arrays(rng, n))
-    (folder / "config.yaml").write_text(CONFIG.replace("path: ", f"path: {folder}/"))
-    code, out = invoke("fit", folder / "config.yaml", "--run-dir", folder / "run", "--quiet")
+    data = {**CONFIG["data"], "train": {"source": "npz", "path": str(folder / "train.npz")},
+            "test": {"source": "npz", "path": str(folder / "test.npz")}}
+    config = write_config(folder, {**CONFIG, "data": data})
+    code, out = invoke("fit", config, "--run-dir", folder / "run", "--quiet")
     assert code == 0, out
     raw = raw_arrays(rng, 10)
     np.savez(folder / "raw.npz", image=raw["image"], features=raw["features"])
@@ -162,8 +165,7 @@ def test_model_that_cannot_be_exported_names_the_layer(workdir):
                   {"name": "branch", "type": "branchy.py:Branchy"},
                   {"name": "out", "type": "Dense", "units": 2, "activation": "softmax"}]},
               "compile": {"optimizer": "sgd", "loss": "sparse_categorical_crossentropy"}}
-    (workdir / "branchy.yaml").write_text(yaml.safe_dump(config))
-    code, out = invoke("fit", "branchy.yaml", "--quiet")
+    code, out = invoke("fit", write_config(workdir, config), "--quiet")
     assert code == 0, out
     code, out = invoke("export", "--ckpt", "runs/branchy/checkpoints/last.pt", "--format", "pt2",
                        "--output", "branchy.pt2")
@@ -173,7 +175,6 @@ def test_model_that_cannot_be_exported_names_the_layer(workdir):
 
 
 def test_recipe_with_its_own_predict_step_is_refused(cli, workdir):
-    from conftest import CONFIGS, sets
     result = cli("fit", CONFIGS / "reconstructing_regressor.yaml", "--quiet",
                  *sets("fit.epochs=1", "data.train.samples=64"))
     assert result.exit_code == 0, result.output

@@ -13,6 +13,8 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 
+from conftest import write_config  # noqa: E402
+
 TOLERANCE = 1e-5
 
 
@@ -185,8 +187,7 @@ def test_fit_resume_starts_from_the_imported_weights(cli, workdir, saved):
     config["data"] = {"train": {"source": "synthetic", "generator": "classification",
                                 "samples": 32, "features": 12, "classes": 3}}
     config["compile"]["optimizer"] = {"type": "sgd", "learning_rate": 0.0}
-    (workdir / "finetune.yaml").write_text(yaml.safe_dump(config))
-    result = cli("fit", "finetune.yaml", "--resume", "imported/imported.pt", "--quiet")
+    result = cli("fit", write_config(workdir, config), "--resume", "imported/imported.pt", "--quiet")
     assert result.exit_code == 0, result.output
     result = cli("predict", "--ckpt", f"runs/{config['name']}/checkpoints/last.pt",
                  "--input", inputs, "--output", "p.npy")

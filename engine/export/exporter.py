@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..data.iteration.device_batches import to_tensor
 from ..errors import ExportError
-from ..session import load_for_inference, predict_arrays
+from ..inference import load_for_inference, predict_arrays
 from .onnx_format import OPSET, save_onnx
 from .parity import DEFAULT_TOLERANCE, Difference, check, compare
 from .preprocess import ExportedModel
@@ -47,7 +46,7 @@ def export_checkpoint(checkpoint: Path, fmt: str, output: Path, sample: Path | N
     model = components.models[components.main_model]
     raw = sample_inputs(experiment, model.input_names, model.output_names, sample)
     batch = len(next(iter(raw.values())))
-    reference = _by_name(predict_arrays(Path(checkpoint), raw, batch, "cpu"), model.output_names)
+    reference = predict_arrays(Path(checkpoint), raw, batch, "cpu")
 
     temporary = output.with_name(f".{output.stem}.{os.getpid()}.tmp{output.suffix}")
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -73,8 +72,7 @@ def _check_exportable(components: Any) -> None:
 def _write_safetensors(path: Path, model, components, experiment, raw):
     save_safetensors(path, model.state_dict(), experiment.resolved,
                      components.data.transforms.state_dict())
-    predictions = predict_arrays(path, raw, len(next(iter(raw.values()))), "cpu")
-    return _by_name(predictions, model.output_names), []
+    return predict_arrays(path, raw, len(next(iter(raw.values()))), "cpu"), []
 
 
 def _traced(model, components, raw) -> tuple[torch.export.ExportedProgram, tuple]:
@@ -100,7 +98,3 @@ def _write_pt2(path: Path, model, components, experiment, raw):
 _WRITERS = {"safetensors": _write_safetensors, "onnx": _write_onnx, "pt2": _write_pt2}
 
 
-def _by_name(predictions: Any, output_names: list[str]) -> dict[str, np.ndarray]:
-    if isinstance(predictions, dict):
-        return {name: predictions[name].numpy() for name in output_names}
-    return {output_names[0]: predictions.numpy()}

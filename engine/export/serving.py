@@ -8,10 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from ..data.prediction_files import read_inputs
 from ..errors import DataError
 from ..state.checkpoint import load_checkpoint
 from .onnx_format import OnnxRunner, is_onnx_export
 from .safetensors_format import is_safetensors_export, load_safetensors
+
+ONNX_BATCH = 32  # an ONNX file has no config to name a predict batch size
 
 
 def read_model_state(path: Path) -> dict[str, Any]:
@@ -19,9 +22,10 @@ def read_model_state(path: Path) -> dict[str, Any]:
     return load_safetensors(path) if is_safetensors_export(path) else load_checkpoint(path)
 
 
-def predict_onnx(path: Path, inputs: dict[str, np.ndarray], batch_size: int) -> dict[str, np.ndarray]:
+def predict_onnx(path: Path, inputs: dict[str, np.ndarray], batch_size: int,
+                 runner: OnnxRunner | None = None) -> dict[str, np.ndarray]:
     """Outputs by name for raw inputs by name (the export applies the transforms itself)."""
-    runner = OnnxRunner(path)
+    runner = runner or OnnxRunner(path)
     missing = [name for name in runner.inputs if name not in inputs]
     if missing:
         raise DataError(f"the ONNX model takes inputs {', '.join(runner.inputs)}; missing "
@@ -32,4 +36,11 @@ def predict_onnx(path: Path, inputs: dict[str, np.ndarray], batch_size: int) -> 
     return {name: np.concatenate([p[name] for p in parts]) for name in runner.output_names}
 
 
-__all__ = ["is_onnx_export", "predict_onnx", "read_model_state"]
+def predict_onnx_file(path: Path, input_file: Path, batch_size: int | None) -> dict[str, np.ndarray]:
+    """`trainer predict` of an ONNX export: the inputs are read by the graph's input names."""
+    runner = OnnxRunner(path)
+    inputs = read_inputs(input_file, list(runner.inputs))
+    return predict_onnx(path, inputs, batch_size or ONNX_BATCH, runner)
+
+
+__all__ = ["is_onnx_export", "predict_onnx", "predict_onnx_file", "read_model_state"]
