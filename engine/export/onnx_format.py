@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import ExportError
+from .extra import require
 from .tracing import quiet_torch_logs
 
 OPSET = 18  # widely served (onnxruntime >= 1.14) and covers every op the layer catalogue emits
@@ -16,6 +17,7 @@ OPSET = 18  # widely served (onnxruntime >= 1.14) and covers every op the layer 
 
 def save_onnx(path: Path, program: torch.export.ExportedProgram, input_names: list[str],
               output_names: list[str]) -> None:
+    require("onnxscript")
     try:
         with warnings.catch_warnings(), quiet_torch_logs():
             warnings.simplefilter("ignore")
@@ -25,7 +27,19 @@ def save_onnx(path: Path, program: torch.export.ExportedProgram, input_names: li
     except Exception as exc:  # noqa: BLE001 - the exporter raises many kinds
         first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
         raise ExportError(f"the ONNX exporter cannot convert the model: {first[:300]}") from None
+    _name_batch_axis(onnx_program.model)
     onnx_program.save(str(path))
+
+
+def _name_batch_axis(model) -> None:
+    """The exporter calls the batch axis after its symbol (`s21`); serving tools show `batch`."""
+    onnx_ir = require("onnx_ir")
+    graph = model.graph
+    symbols = {v.shape[0] for v in graph.inputs if v.shape is not None and len(v.shape)
+               and not isinstance(v.shape[0], int)}
+    for value in [*graph.inputs, *graph.outputs]:
+        if value.shape is not None and len(value.shape) and value.shape[0] in symbols:
+            value.shape = onnx_ir.Shape(["batch", *value.shape[1:]])
 
 
 def is_onnx_export(path: Path) -> bool:
@@ -36,7 +50,7 @@ class OnnxRunner:
     """An onnxruntime session on the CPU: raw input arrays by name -> outputs by name."""
 
     def __init__(self, path: Path):
-        import onnxruntime
+        onnxruntime = require("onnxruntime")
         try:
             self.session = onnxruntime.InferenceSession(str(path),
                                                         providers=["CPUExecutionProvider"])

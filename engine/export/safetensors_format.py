@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from ..errors import CheckpointError
+from .extra import require
 
 FORMAT = "trainer-safetensors-1"
 TRANSFORMS = "transforms."
@@ -18,7 +19,7 @@ TRANSFORMS = "transforms."
 
 def save_safetensors(path: Path, state: dict[str, torch.Tensor], config: dict[str, Any],
                      transforms_state: dict[str, list[Any]]) -> None:
-    from safetensors.torch import save_file
+    save_file = require("safetensors.torch").save_file
     tensors = {name: t.detach().cpu().contiguous() for name, t in state.items()}
     for key, steps in transforms_state.items():
         for index, step in enumerate(steps):
@@ -35,7 +36,8 @@ def is_safetensors_export(path: Path) -> bool:
 
 def load_safetensors(path: Path) -> dict[str, Any]:
     """A checkpoint-shaped state (config, models, data) from a safetensors export."""
-    from safetensors import SafetensorError, safe_open
+    safetensors = require("safetensors")
+    SafetensorError, safe_open = safetensors.SafetensorError, safetensors.safe_open
     path = Path(path)
     if not path.is_file():
         raise CheckpointError("file not found", str(path))
