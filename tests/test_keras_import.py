@@ -154,8 +154,7 @@ def test_compile_section_and_names_come_across(cli, workdir, saved):
     assert config["compile"]["loss"] == {"score_output": "mse",
                                          "class_output": "categorical_crossentropy"}
     assert config["compile"]["loss_weights"] == {"score_output": 2.0, "class_output": 1.0}
-    assert config["compile"]["optimizer"]["type"] == "rm_sprop" or \
-        config["compile"]["optimizer"]["type"].replace("_", "").lower() == "rmsprop"
+    assert config["compile"]["optimizer"]["type"] == "RMSprop"
     assert config["compile"]["optimizer"]["learning_rate"] == 0.001
     # the imported weights evaluate and summarise like any checkpoint
     assert cli("summary", "--ckpt", "imported/imported.pt").exit_code == 0

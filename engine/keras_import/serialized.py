@@ -16,7 +16,10 @@ DROPPED = {"name": None, "dtype": None, "reduction": "sum_over_batch_size",
 
 
 def snake_case(class_name: str) -> str:
-    """GlorotUniform -> glorot_uniform (trainer's registries match either spelling)."""
+    """GlorotUniform -> glorot_uniform; names with acronyms stay as they are (RMSprop, SGD,
+    MeanIoU): trainer's registries match either spelling."""
+    if not re.fullmatch(r"([A-Z][a-z0-9]+)+", class_name):
+        return class_name
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", class_name).lower()
 
 

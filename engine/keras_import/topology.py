@@ -91,7 +91,7 @@ def weight_groups(model: dict[str, Any]) -> dict[str, str]:
     used: dict[str, int] = {}
     groups = {}
     for layer in layers:
-        base = _snake_case(layer["class_name"])
+        base = _keras_snake_case(layer["class_name"])
         count = used.get(base)
         used[base] = 0 if count is None else count + 1
         name = layer.get("name") or layer["config"]["name"]
@@ -99,7 +99,7 @@ def weight_groups(model: dict[str, Any]) -> dict[str, str]:
     return groups
 
 
-def _snake_case(class_name: str) -> str:
+def _keras_snake_case(class_name: str) -> str:
     """Keras's naming.to_snake_case: Conv2D -> conv2d, GlobalMaxPooling1D -> global_max_pooling1d."""
     name = re.sub(r"\W+", "", class_name)
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
