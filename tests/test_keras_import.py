@@ -160,6 +160,24 @@ def test_compile_section_and_names_come_across(cli, workdir, saved):
     assert cli("summary", "--ckpt", "imported/imported.pt").exit_code == 0
 
 
+def test_spatial_output_comes_back_channels_last_under_its_name(cli, workdir, tmp_path):
+    inputs = keras.Input((6, 6, 2))
+    model = keras.Model(inputs, layers.Conv2D(3, 3, padding="same", name="seg")(inputs))
+    model.compile(loss="mse")
+    model.save(tmp_path / "seg.keras")
+    x = np.random.rand(4, 6, 6, 2).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    assert cli("import-keras", tmp_path / "seg.keras", "--output", "imported").exit_code == 0
+    result = cli("predict", "--ckpt", "imported/imported.pt", "--input", tmp_path / "x.npy",
+                 "--output", "p.npy")
+    assert result.exit_code == 0, result.output
+    _, rel = relative_difference(model.predict(x, verbose=0), np.load(workdir / "p.npy"))
+    assert rel <= TOLERANCE
+    import yaml
+    config = yaml.safe_load((workdir / "imported/experiment.yaml").read_text())
+    assert config["model"]["layers"][-1]["name"] == "seg"  # the Permute back, under Keras's name
+
+
 def test_unsupported_layers_and_arguments_are_all_listed(cli, workdir, tmp_path):
     model = keras.Sequential([keras.Input((6, 6, 2)), layers.UpSampling2D(),
                               layers.Conv2D(2, 3, name="conv"), layers.Flatten(),

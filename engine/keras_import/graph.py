@@ -95,6 +95,29 @@ class GraphImport:
             self.converted[key] = Tensor(name, layout, shape)
         return self.converted[key]
 
+    def output(self, tensor: Tensor) -> Tensor:
+        """A model output in Keras's layout, under the Keras layer's name (a channels-first
+        output's Permute takes the name; the layer becomes `<name>_channels_first`)."""
+        out = self.as_layout(tensor, "keras")
+        if out.name == tensor.name:
+            return out
+        inner = self.free_name(f"{tensor.name}_channels_first")
+        self._rename(tensor.name, inner)
+        self._rename(out.name, tensor.name)
+        return Tensor(tensor.name, "keras", out.shape)
+
+    def _rename(self, old: str, new: str) -> None:
+        for entry in self.entries:
+            if entry["name"] == old:
+                entry["name"] = new
+            if entry.get("shares") == old:
+                entry["shares"] = new
+            entry["inputs"] = [new if ref == old else ref for ref in entry["inputs"]]
+        prefix = f"layers.{old}."
+        self.state = {(f"layers.{new}." + k[len(prefix):] if k.startswith(prefix) else k): v
+                      for k, v in self.state.items()}
+        self.taken.add(new)
+
     def free_name(self, base: str) -> str:
         name, n = base, 1
         while name in self.taken:

@@ -32,7 +32,7 @@ def _sequential(cfg: dict[str, Any], graph: GraphImport) -> list[Tensor]:
         return []
     for layer in layers:
         current = graph.add_layer(layer, [current], 0)
-    return [graph.as_layout(current, "keras")]
+    return [graph.output(current)]
 
 
 def _functional(cfg: dict[str, Any], graph: GraphImport) -> list[Tensor]:
@@ -58,7 +58,7 @@ def _functional(cfg: dict[str, Any], graph: GraphImport) -> list[Tensor]:
     if any(t is None for t in outputs):
         graph.problems.append("the model's outputs name layers it does not have")
         return []
-    return [graph.as_layout(t, "keras") for t in outputs]
+    return [graph.output(t) for t in outputs]
 
 
 def _history(args: Any) -> list[tuple[str, int, int]]:
