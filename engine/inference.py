@@ -11,6 +11,7 @@ import numpy as np
 from .components import build_components, build_models
 from .config import LoadedExperiment, resolve_experiment
 from .data import ArraySplit, make_batches, transform_inputs
+from .data.checks import check_shapes
 from .data.prediction_files import read_inputs
 from .errors import ConfigError
 from .export.serving import is_onnx_export, predict_onnx_file, read_model_state
@@ -106,6 +107,7 @@ def predict_arrays(checkpoint_path: Path, x: dict[str, np.ndarray], batch_size: 
     cfg = experiment.config
     model = components.models[components.main_model]
     split = transform_inputs(ArraySplit(x, None), cfg.data, model, components.data.state_dict())
+    check_shapes(split, "predict", model)
     batches = make_batches(split, batch_size or cfg.batch_size_for("predict"), components.device)
     predictions = predict_batches(components.recipe, batches, cfg.precision)
     if not isinstance(predictions, dict):

@@ -183,3 +183,12 @@ def test_recipe_with_its_own_predict_step_is_refused(cli, workdir):
                  "--output", "r.safetensors")
     assert result.exit_code == 2
     assert "recipe ReconstructingRegressor" in result.output and "predict_step" in result.output
+
+
+def test_predict_with_inputs_of_the_wrong_shape_is_exit_2(trained):
+    folder, _ = trained
+    np.savez(folder / "bad.npz", image=np.zeros((3, 8, 8, 5), np.uint8), features=np.zeros((3, 5)))
+    for model in ("model.onnx", "run/checkpoints/last.pt"):
+        code, out = invoke("predict", "--ckpt", folder / model, "--input", folder / "bad.npz",
+                           "--output", folder / "bad_p.npz")
+        assert code == 2 and "'image'" in out and "Traceback" not in out, out

@@ -57,6 +57,7 @@ class OnnxRunner:
         except Exception as exc:  # noqa: BLE001 - onnxruntime's errors have no common base
             raise ExportError(f"{path}: onnxruntime cannot load it ({str(exc)[:300]})") from None
         self.inputs = {i.name: _NUMPY[i.type] for i in self.session.get_inputs()}
+        self.shapes = {i.name: list(i.shape[1:]) for i in self.session.get_inputs()}
         self.output_names = [o.name for o in self.session.get_outputs()]
 
     def __call__(self, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

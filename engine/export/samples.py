@@ -22,6 +22,8 @@ def sample_inputs(experiment: Any, input_names: list[str], output_names: list[st
     else:
         arrays = _from_config(experiment, input_names, output_names, rows)
     arrays = {name: array[:rows] for name, array in arrays.items()}
+    if min(len(a) for a in arrays.values()) == 0:
+        raise ExportError("the inputs to check the export on hold no rows")
     if min(len(a) for a in arrays.values()) < 2:
         # torch.export specialises a batch axis of size 1; two rows keep it dynamic.
         arrays = {name: np.concatenate([a, a])[:max(2, len(a))] for name, a in arrays.items()}

@@ -30,6 +30,12 @@ def predict_onnx(path: Path, inputs: dict[str, np.ndarray], batch_size: int,
     if missing:
         raise DataError(f"the ONNX model takes inputs {', '.join(runner.inputs)}; missing "
                         f"{', '.join(missing)}", str(path))
+    for name, expected in runner.shapes.items():
+        got = list(inputs[name].shape[1:])
+        if len(got) != len(expected) or any(isinstance(e, int) and e != g
+                                            for e, g in zip(expected, got)):
+            raise DataError(f"inputs for '{name}' have shape {got} per sample; the ONNX model "
+                            f"expects {expected}", str(path))
     count = len(next(iter(inputs.values())))
     parts = [runner({k: v[start:start + batch_size] for k, v in inputs.items()})
              for start in range(0, count, batch_size)]
