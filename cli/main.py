@@ -93,6 +93,8 @@ def fit(
     signals.install(experiment.config.fit.stop_signals)
     if print_config:
         return _print_resolved(experiment)
+    if rank() == 0:  # a locked run dir: exit 4 now, before torch, data and model
+        _refuse_a_locked_run_dir(experiment.config.name, run_dir, resume)
     from trainer.engine.fit_session import FitOptions, fit as run_fit
     if nproc_per_node is not None and not launched_by_torchrun():
         raise typer.Exit(_launch(nproc_per_node, experiment, config, overrides, run_dir, resume,
@@ -114,12 +116,18 @@ def fit(
     typer.echo(f"run directory: {result.run_dir}")
 
 
+def _refuse_a_locked_run_dir(name: str, run_dir: Optional[Path], resume: str) -> None:
+    from trainer.engine.state.lock import RunLock
+    from trainer.engine.state.rundir import RunDir, choose_run_dir
+    RunLock(RunDir(choose_run_dir(name, run_dir, resume)[0]).lock_file).refuse_if_held()
+
+
 def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: str, device,
             max_time, seed, quiet: bool) -> int:
     """Re-run this fit under torchrun, naming the run dir so that every rank uses the same one."""
-    from trainer.engine.fit_session import choose_run_dir
+    from trainer.engine.state.rundir import choose_run_dir
     from .launch import torchrun_fit
-    target, resume = choose_run_dir(experiment, run_dir, resume)
+    target, resume = choose_run_dir(experiment.config.name, run_dir, resume)
     args = [str(config), "--run-dir", str(target), "--resume", resume]
     args += [a for o in overrides or [] for a in ("--set", o)]
     args += [a for flag, value in (("--device", device), ("--max-time", max_time), ("--seed", seed))

@@ -34,7 +34,7 @@ from .state.lock import RunLock
 from .state.rng import seed_everything
 from .state.run_record import RunRecord, WorkerRecord
 from .state.run_state import RunState
-from .state.rundir import RunDir, next_free_run_dir
+from .state.rundir import RunDir, choose_run_dir
 
 # Keys that may change between invocations of the same run without changing what it computes.
 RUNTIME_KEYS = ("device",)
@@ -66,16 +66,6 @@ class FitResult:
     already_finished: bool = False
 
 
-def choose_run_dir(experiment: LoadedExperiment, run_dir: Path | None, resume: str
-                   ) -> tuple[Path, str]:
-    """(run dir, resume mode): runs/<name> unless given; `--resume never` on an existing one
-    takes the next free runs/<name>-N, which is then a fresh start ('auto')."""
-    path = Path(run_dir or Path("runs") / experiment.config.name)
-    if resume == "never" and path.exists():
-        return next_free_run_dir(path), "auto"
-    return path, resume
-
-
 def fit(experiment: LoadedExperiment, options: FitOptions) -> FitResult:
     """Everything that can be wrong with the config, data or run dir is found before the run
     dir is touched; the decision to resume is taken again under the lock. Under torchrun every
@@ -83,7 +73,7 @@ def fit(experiment: LoadedExperiment, options: FitOptions) -> FitResult:
     stop_if_signalled()
     dist, device = init_distributed(resolve_device(options.device or experiment.config.device))
     try:
-        path, resume = choose_run_dir(experiment, options.run_dir, options.resume)
+        path, resume = choose_run_dir(experiment.config.name, options.run_dir, options.resume)
         run_dir = RunDir(from_main(path, dist))
         if dist.is_main:
             RunLock(run_dir.lock_file).refuse_if_held()  # exit 4 before data and model are built
