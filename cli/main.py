@@ -168,10 +168,12 @@ def evaluate(
 @app.command(epilog=examples(
     "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input x.npy --output p.npy",
     "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5",
-    "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input scaled.npy --output p.npy --preprocessed"))
+    "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input scaled.npy --output p.npy --preprocessed",
+    "trainer predict --ckpt mnist.onnx --input x.npy --output p.npy   # an export serves too"))
 @report_errors
 def predict(
-    ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file."),
+    ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file, or a .safetensors "
+                                        "/ .onnx export."),
     input: Path = typer.Option(..., "--input", help="Inputs: .npy, .npz, .h5 or .csv."),
     output: Path = typer.Option(..., "--output", help="Predictions: .h5, .npy, .npz or .csv."),
     config: Optional[Path] = typer.Option(None, "--config", help="Config to use instead of the "
@@ -197,6 +199,44 @@ def predict(
     typer.echo(f"wrote {output}: {shapes}")
     if ckpt is not None and (class_names := checkpoint_class_names(ckpt)):
         typer.echo(f"classes (label order): {', '.join(class_names)}")
+
+
+@app.command(epilog=examples(
+    "trainer export --ckpt runs/mnist_mlp/checkpoints/last.pt --format onnx --output mnist.onnx",
+    "trainer export --ckpt runs/multi_io/checkpoints/best.pt --format safetensors --output m.safetensors",
+    "trainer export --ckpt runs/x/checkpoints/last.pt --format pt2 --output x.pt2 --sample x.npy"))
+@report_errors
+def export(
+    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file."),
+    format: str = typer.Option(..., "--format", help="safetensors | onnx | pt2."),
+    output: Path = typer.Option(..., "--output", help="File to write (.safetensors, .onnx, .pt2)."),
+    sample: Optional[Path] = typer.Option(None, "--sample", help="Raw inputs to check the export "
+                                          "on (as for predict; default: the config's data)."),
+    tolerance: float = typer.Option(1e-5, "--tolerance", min=0.0, help="Largest accepted "
+                                    "relative difference from the checkpoint's predictions."),
+) -> None:
+    """Export a checkpoint's model (with its input transforms), checked against the checkpoint."""
+    from trainer.engine.export.exporter import export_checkpoint
+    report = export_checkpoint(ckpt, format, output, sample, tolerance)
+    notes = "".join(f", {n}" for n in report.notes)
+    typer.echo(f"wrote {report.output} ({report.format}{notes})")
+    for difference in report.differences:
+        typer.echo(f"parity on {report.rows} samples: {difference}")
+
+
+@app.command("import-keras", epilog=examples(
+    "trainer import-keras mnist_convnet.keras --output imported/",
+    "trainer predict --ckpt imported/imported.pt --input x.npy --output p.npy"))
+@report_errors
+def import_keras(
+    model: Path = typer.Argument(..., help="A Keras 3 .keras file."),
+    output: Path = typer.Option(..., "--output", help="Folder for experiment.yaml and imported.pt."),
+) -> None:
+    """Import a Keras model: an experiment (model + compile) and its weights as a checkpoint."""
+    from trainer.engine.keras_import.importer import import_keras as run_import
+    report = run_import(model, output)
+    typer.echo(f"wrote {report.experiment} ({report.layers} layers, {report.parameters:,} "
+               f"parameters) and {report.weights}")
 
 
 @app.command(epilog=examples(

@@ -25,7 +25,7 @@ def check_data_fits(data: Any, model: Any) -> None:
             raise DataError(f"the {split_name} split is empty", split.origin)
         for index, chunk in enumerate(_chunks(split)):
             if index == 0:
-                _check_shapes(chunk, split_name, model)
+                check_shapes(chunk, split_name, model)
             _check_values(chunk, model, data.allow_nan)
 
 
@@ -37,7 +37,7 @@ def _chunks(split: Any) -> Iterator[ArraySplit]:
     return split.passes()
 
 
-def _check_shapes(split: ArraySplit, split_name: str, model: Any) -> None:
+def check_shapes(split: ArraySplit, split_name: str, model: Any) -> None:
     for name, array in split.arrays().items():
         if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
             raise DataError(f"holds non-numeric data ({array.dtype})", split.origin, split.key(name))
