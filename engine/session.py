@@ -36,6 +36,7 @@ from .state.atomic import atomic_write_json
 from .preflight import validate_experiment
 from .state.checkpoint import load_checkpoint
 from .state.lock import RunLock
+from .state.resume import explicit_checkpoint, newest_good_checkpoint, resume
 from .state.rng import seed_everything
 from .state.rundir import FINISHED_STATES, RunDir, WorkerRunDir, next_free_run_dir
 from .state.weights import save_weights_h5
@@ -118,8 +119,9 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
             # Another process may have finished or advanced the run while we were building.
             if (done := _already_finished(run_dir)) is not None:
                 return done
-            if run_dir.last_checkpoint.is_file():
-                checkpoint_path = run_dir.last_checkpoint
+            point = newest_good_checkpoint(run_dir, loop.checkpoints, dist.is_main)
+        else:
+            point = explicit_checkpoint(checkpoint_path)
         run_dir.remove_stale_temporaries()
         log = run_dir.logger()
         loop.log = log
@@ -129,8 +131,8 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
             log.warning(message)
             options.warn(message)
         try:
-            if checkpoint_path is not None:
-                loop.load_state_dict(load_checkpoint(checkpoint_path))
+            if point is not None:
+                resume(loop, point, options.warn)
             return _train(experiment, loop, run_dir, log)
         finally:
             run_dir.close_logger()

@@ -13,8 +13,8 @@ from typing import Any
 from ..callbacks import Callback, CallbackList
 from ..data import DeviceBatches, epoch_plan, make_batches
 from ..errors import TrainingDiverged, TrainingInterrupted
-from ..state.checkpoint import save_checkpoint
 from ..state.rng import capture_rng, restore_rng
+from ..state.store import CheckpointStore
 from .distributed import (SINGLE, DistContext, ShardedBatches, any_rank, global_metric_state,
                           sum_metric_states)
 from .evaluate import evaluate_batches
@@ -36,6 +36,7 @@ class FitLoop:
         self.recipe = components.recipe
         self.device = components.device
         self.run_dir = run_dir
+        self.checkpoints = CheckpointStore(run_dir.checkpoints, self.cfg.fit.keep_checkpoints)
         self.main_model = components.main_model
         self.max_seconds = max_seconds
         self.log = log
@@ -296,4 +297,4 @@ class FitLoop:
             with global_metric_state(self.recipe.metric_modules(), self.dist if self.step else SINGLE):
                 state = self.state_dict()
         if self.is_main:
-            save_checkpoint(path, state)
+            self.checkpoints.save(path, state)
