@@ -4,6 +4,7 @@ chaos suite (tests/chaos.py: at least 20 SIGKILLs and 20 damaged checkpoints).""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -82,3 +83,51 @@ def test_reduced_chaos_suite(workdir):
     assert all(run["identical"] for run in summary["runs"])
     phases = {row["phase"] for row in summary["by_phase"]}
     assert {"mid-epoch", "rename window", "epoch end"} <= phases, phases
+
+
+KILL_RANK_ONE = '''
+import os
+import signal
+from pathlib import Path
+
+from trainer.engine.callbacks import Callback
+
+
+class KillRankOne(Callback):
+    """SIGKILL rank 1 after global step 15, once (a marker file remembers)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        marker = Path("killed.marker")
+        if os.environ.get("RANK") == "1" and self.loop.global_step == 15 and not marker.exists():
+            marker.write_text("killed")
+            os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+def test_torchrun_restart_after_a_worker_sigkill_resumes_bit_identical(workdir):
+    """torchrun --max-restarts: the group restarted after rank 1 is SIGKILLed mid-epoch 2
+    resumes from the last checkpoint by itself and ends as an uninterrupted 2-rank run."""
+    from chaos import differences
+    (workdir / "kill_rank_one.py").write_text(KILL_RANK_ONE)
+    (workdir / "d.yaml").write_text(CONFIG)
+    overrides = sets("deterministic=true", "fit.epochs=3", "data.train.samples=192",
+                     "fit.checkpoint_every=4", "fit.callbacks=[{type: kill_rank_one.py:KillRankOne}]")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def torchrun(run: str, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                               "--nproc-per-node=2", *extra, "-m", "trainer.cli.main", "fit",
+                               "d.yaml", "--quiet", "--run-dir", run, *overrides],
+                              cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
+
+    (workdir / "killed.marker").write_text("not this run")
+    reference = torchrun("runs/reference")
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    (workdir / "killed.marker").unlink()
+    restarted = torchrun("runs/restarted", "--max-restarts=2")
+    assert restarted.returncode == 0, restarted.stderr[-3000:]
+    assert (workdir / "killed.marker").read_text() == "killed"
+    events = [json.loads(line)["event"]
+              for line in (workdir / "runs/restarted/events.jsonl").read_text().splitlines()]
+    assert events.count("resumed") == 1 and events[-1] == "completed", events
+    assert differences(workdir / "runs/restarted", workdir / "runs/reference") == []

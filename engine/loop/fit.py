@@ -238,7 +238,9 @@ class FitLoop:
             "optimizers": {n: o.state_dict() for n, o in recipe.optimizers.items()},
             "scalers": {n: o.scaler.state_dict() for n, o in recipe.optimizers.items()
                         if o.scaler is not None},
-            "metrics": {n: m.state_dict() for n, m in recipe.metric_modules().items()},
+            # Copies: under torchrun the buffers hold the global sums only while saving.
+            "metrics": {n: {k: v.clone() for k, v in m.state_dict().items()}
+                        for n, m in recipe.metric_modules().items()},
             "recipe": recipe.state_dict(),
             "callbacks": self.callbacks.state_dict(),
             "loop": {"epoch": self.epoch, "step": self.step, "global_step": self.global_step,
