@@ -58,7 +58,8 @@ class ChaosKiller(Callback):
             os.kill(os.getpid(), signal.SIGKILL)
 
     def _patch_writes(self) -> None:
-        real_mkstemp, real_fsync, real_replace = tempfile.mkstemp, os.fsync, os.replace
+        real_mkstemp, real_fsync, real_replace, real_link = (tempfile.mkstemp, os.fsync,
+                                                             os.replace, os.link)
         killer = self
 
         def file_phase(name: str | None) -> str | None:
@@ -80,7 +81,11 @@ class ChaosKiller(Callback):
             real_replace(src, dst)
             if os.path.basename(str(src)).startswith("."):  # the temporary file is in place
                 killer.writing = None
-        tempfile.mkstemp, os.fsync, os.replace = mkstemp, fsync, replace
+
+        def link(src, dst, **kwargs):
+            killer.moment(f"link:{os.path.basename(str(dst))}", "rename window")
+            real_link(src, dst, **kwargs)
+        tempfile.mkstemp, os.fsync, os.replace, os.link = mkstemp, fsync, replace, link
 
     # --- hooks --------------------------------------------------------------------------
     def on_train_begin(self, logs=None):

@@ -1,11 +1,11 @@
 """The run's own checkpoints/ folder: `last.pt` (the newest) and the `previous-N.pt` files
 before it, keep-last-K rotation, and the newest good checkpoint to resume from.
 
-Rotation, per save: the new checkpoint is written to a temporary file and fsync'd; then
-`last.pt` is renamed to the next `previous-N.pt`, the new file is renamed to `last.pt`, the
-directory is fsync'd, and only then are the oldest `previous-N.pt` beyond K removed. A kill
-at any point leaves at least the K newest good checkpoints on disk, under names this module
-lists."""
+Rotation, per save: the new checkpoint is written to a temporary file and fsync'd; then the
+current `last.pt` also gets the next `previous-N.pt` name, the new file is renamed to
+`last.pt`, the directory is fsync'd, and only then are the oldest `previous-N.pt` beyond K
+removed. A kill at any point leaves at least the K newest good checkpoints on disk, under
+names this module lists."""
 from __future__ import annotations
 
 import os
@@ -41,7 +41,7 @@ class CheckpointStore:
         """Write a checkpoint; `last.pt` rotates, any other path (ModelCheckpoint's) is
         simply replaced."""
         rotate = Path(path) == self.latest and self.keep > 1
-        save_checkpoint(path, state, self._move_latest_aside if rotate else None)
+        save_checkpoint(path, state, self._keep_latest if rotate else None)
         if rotate:
             self._prune()
 
@@ -81,10 +81,17 @@ class CheckpointStore:
         return [(int(m.group(1)), self.folder / m.group(0)) for name in os.listdir(self.folder)
                 if (m := PREVIOUS.fullmatch(name))]
 
-    def _move_latest_aside(self) -> None:
-        if self.latest.is_file():
-            number = max((n for n, _ in self._previous()), default=0) + 1
-            os.replace(self.latest, self.folder / f"previous-{number}.pt")
+    def _keep_latest(self) -> None:
+        """Give the current last.pt its previous-N.pt name too (a hard link, so last.pt never
+        goes missing; a rename where the filesystem has no hard links)."""
+        if not self.latest.is_file():
+            return
+        number = max((n for n, _ in self._previous()), default=0) + 1
+        kept = self.folder / f"previous-{number}.pt"
+        try:
+            os.link(self.latest, kept)
+        except OSError:
+            os.replace(self.latest, kept)
 
     def _prune(self) -> None:
         """Called once the new last.pt is durable: drop the oldest beyond K in all."""
