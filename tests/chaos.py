@@ -497,7 +497,8 @@ def warm_up() -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.figure  # noqa: F401  (curves.png)
-    import trainer.engine.session  # noqa: F401
+    import trainer.engine.fit_session  # noqa: F401
+    import trainer.engine.inference  # noqa: F401
     import trainer.recipes  # noqa: F401
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(False)  # its first call imports torch._inductor

@@ -6,7 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from test_data_support import blobs, experiment, fit, write_config
+from conftest import write_config
+from support_data import blobs, experiment, fit
 
 
 def _fails(cli, workdir, config: dict, *expected: str) -> str:
@@ -26,7 +27,7 @@ def _npz(workdir, name="d.npz", **arrays) -> dict:
 
 def test_missing_file(cli, workdir):
     _fails(cli, workdir, experiment({"source": "hdf5", "path": "nowhere.h5"}),
-           "nowhere.h5", "file not found")
+           "data.train.path", "file 'nowhere.h5' not found (looked at ")
 
 
 def test_missing_hdf5_key_lists_the_datasets(cli, workdir):

@@ -4,7 +4,7 @@ files rolled back to the chosen checkpoint."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import CheckpointError
 from .checkpoint import load_checkpoint
@@ -29,15 +29,16 @@ def explicit_checkpoint(path: Path | None) -> ResumePoint | None:
     return None if path is None else ResumePoint(Path(path), load_checkpoint(path))
 
 
-def resume(loop: Any, point: ResumePoint, warn: Callable[[str], None]) -> None:
+def resume(loop: Any, point: ResumePoint) -> None:
     loop.load_state_dict(point.state)
+    progress = loop.progress
     if point.skipped:
         passed_over = "; ".join(f"{path} is unusable ({problem})" for path, problem in point.skipped)
-        message = (f"{passed_over}; resuming from {point.path} instead (epoch {loop.epoch + 1}, "
-                   f"step {loop.step}); the damaged file is kept as *{DAMAGED_SUFFIX}")
-        warn(message)
-        loop.warn(message)
-        loop.run_dir.event("fallback", checkpoint=str(point.path),
+        message = (f"{passed_over}; resuming from {point.path} instead (epoch "
+                   f"{progress.epoch + 1}, step {progress.step}); the damaged file is kept as "
+                   f"*{DAMAGED_SUFFIX}")
+        loop.record.console_warning(message)
+        loop.record.event("fallback", checkpoint=str(point.path),
                            skipped=[{"file": str(p), "problem": why} for p, why in point.skipped])
     roll_back_history(loop)
 
@@ -46,7 +47,8 @@ def roll_back_history(loop: Any) -> None:
     """Rewrite history.csv/json (and CSVLogger's file) from the checkpoint's history, so rows
     of epochs after it (written before a kill, or by a newer damaged checkpoint's run) go."""
     from ..callbacks.csv_logger import CSVLogger
-    from ..callbacks.recorder import RunRecorder
+    progress = loop.progress
+    loop.record.write_history(progress.history, progress.epochs_done, loop.history_params())
     for callback in loop.callbacks.callbacks:
-        if isinstance(callback, (RunRecorder, CSVLogger)):
+        if isinstance(callback, CSVLogger):
             callback.write_history()

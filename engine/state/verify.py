@@ -10,7 +10,8 @@ from typing import Any
 
 from ..errors import CheckpointError
 from .checkpoint import load_checkpoint
-from .rundir import FINISHED_STATES, RunDir
+from .run_state import RunState
+from .rundir import RunDir
 from .store import DAMAGED_SUFFIX, CheckpointStore
 
 
@@ -69,13 +70,14 @@ def _check_run_dir(run: RunDir, report: Report) -> None:
     loop = states[good]["loop"]
     report.good.append(f"fit would resume from {good}")
     state = (status or {}).get("state")
-    if state in FINISHED_STATES:
+    finished = state in (RunState.COMPLETED.value, RunState.EARLY_STOPPED.value)
+    if finished:
         if good == newest[0] and loop["outcome"] != state:
             report.problems.append(f"{run.status_file} says {state}, but {good} holds an "
                                    f"unfinished run")
         if not run.weights.is_file():
             report.problems.append(f"{run.weights}: missing for a {state} run")
-    _check_history(run, loop["epochs_done"], state in FINISHED_STATES, report)
+    _check_history(run, loop["epochs_done"], finished, report)
 
 
 def _check_history(run: RunDir, epochs: list[int], finished: bool, report: Report) -> None:
