@@ -42,7 +42,7 @@ from trainer.engine.state.verify import verify  # noqa: E402
 TORCH_WORDS = ("torch", "weights_only", "Traceback", "pickle", "zipfile", "PytorchStreamReader")
 
 
-def _mlp(samples: int, epochs: int, every: int) -> str:
+def _mlp(samples: int, epochs: int, every: int, test: int) -> str:
     return f"""
 name: chaos_mlp
 seed: 3
@@ -51,8 +51,8 @@ deterministic: true
 data:
   train: {{source: synthetic, generator: classification, samples: {samples}, features: 6,
            classes: 3, noise: 2.0, seed: 1}}
-  test: {{source: synthetic, generator: classification, samples: 48, features: 6, classes: 3,
-          noise: 2.0, seed: 2}}
+  test: {{source: synthetic, generator: classification, samples: {test}, features: 6,
+          classes: 3, noise: 2.0, seed: 2}}
 model:
   inputs: {{x: [6]}}
   layers:
@@ -123,7 +123,8 @@ class Setup:
 def setups(full: bool) -> list[Setup]:
     mlp = Setup("mlp (EarlyStopping, ReduceLROnPlateau, ModelCheckpoint, CSVLogger)", 3,
                 "chaos_mlp", {"c.yaml": _mlp(samples=256 if full else 128,
-                                             epochs=5 if full else 3, every=3)})
+                                             epochs=5 if full else 3, every=3,
+                                             test=256 if full else 48)})
     if not full:
         return [mlp]
     gan_config = (HERE.parent / "configs/gan_mnist.yaml").read_text()
@@ -296,7 +297,7 @@ class Suite:
         return folder / "runs" / setup.run, folder / "index.json", len(keys), seconds
 
     def killed_run(self, setup: Setup, reference: Path, index: Path, targets: list[int],
-                   timer_kills: int, seconds: float, label: str) -> Path:
+                   timer_kills: int, seconds: float, label: str) -> None:
         """One run killed at each target moment in turn (then at random times), re-run until
         it exits 0; checks every kill's outcome and the final result."""
         folder = self.folder(setup, label)
@@ -305,14 +306,16 @@ class Suite:
         delivered = 0
         for how, target in plan:
             env = {"CHAOS_TARGET": str(target), "CHAOS_MOMENTS": str(index)} if target is not None else {}
-            kill_after = self.rng.uniform(0.0, seconds) if how == "timer" else None
+            # Over the first half of a whole run's time, so that most timers land before the
+            # (resumed, shorter) process finishes.
+            kill_after = self.rng.uniform(0.0, seconds / 2) if how == "timer" else None
             result = self.fit(setup, folder, env, kill_after)
             if result.code == 0:
                 break  # finished before the kill came (a moment a resume skips, a late timer)
             if result.code != -signal.SIGKILL:
                 self.failures.append(f"{setup.name}: exit {result.code} instead of a kill:\n"
                                      f"{result.output[-2000:]}")
-                return run
+                return
             delivered += 1
             self._check_after_kill(setup, run, result, how)
         for _ in range(3):
@@ -322,10 +325,9 @@ class Suite:
         problems = [] if result.code == 0 else [f"final exit {result.code}: {result.output[-500:]}"]
         problems += differences(run, reference) if result.code == 0 else []
         problems += [f"a kill-only run fell back: {e}" for e in _events(run, "fallback")]
-        self.runs.append({"config": setup.name, "kills": delivered, "identical": not problems,
+        self.runs.append({"config": setup.name, "kind": label, "kills": delivered, "identical": not problems,
                           "problems": problems})
         self.failures += [f"{setup.name} ({label}): {p}" for p in problems]
-        return run
 
     def _check_after_kill(self, setup: Setup, run: Path, result: Invocation, how: str) -> None:
         report = verify(run) if (run / "config.yaml").exists() else None
@@ -429,17 +431,16 @@ def _events(run: Path, kind: str) -> list[dict]:
 def run_suite(full: bool, root: Path, seed: int) -> dict:
     suite = Suite(root, seed)
     started = time.monotonic()
-    plan = {"runs_per_config": 3, "moment_kills": 24, "timer_kills": 6, "damaged": 35} if full \
-        else {"runs_per_config": 1, "moment_kills": 22, "timer_kills": 0, "damaged": 20}
+    plan = {"moment_runs": 3, "moment_kills": 24, "timer_kills": 12, "damaged": 35} if full \
+        else {"moment_runs": 1, "moment_kills": 22, "timer_kills": 0, "damaged": 20}
     for setup in setups(full):
         reference, index, moments, seconds = suite.reference(setup)
-        base = None
-        for r in range(plan["runs_per_config"]):
+        for r in range(plan["moment_runs"]):
             targets = sorted(suite.rng.sample(range(moments), min(plan["moment_kills"], moments)))
-            run = suite.killed_run(setup, reference, index, targets, plan["timer_kills"], seconds,
-                                   f"kills-{r}")
-            if base is None:
-                base = _damage_base(suite, setup, index, moments)
+            suite.killed_run(setup, reference, index, targets, 0, seconds, f"kills-{r}")
+        if plan["timer_kills"]:
+            suite.killed_run(setup, reference, index, [], plan["timer_kills"], seconds, "timer")
+        base = _damage_base(suite, setup, index, moments)
         suite.damage_cases(setup, base, reference, plan["damaged"])
     return _summary(suite, full, time.monotonic() - started)
 
@@ -479,9 +480,10 @@ def format_table(summary: dict) -> str:
     for row in summary["by_phase"]:
         lines.append(f"{row['phase']:<18} {row['kills']:>5} {row['ok']:>5} "
                      f"{row['max_lost_steps']:>15} {row['mean_lost_steps']:>6}")
-    lines += ["", f"{'config':<64} {'kills':>5} {'identical':>9}"]
+    lines += ["", f"{'config':<64} {'run':<8} {'kills':>5} {'identical':>9}"]
     for run in summary["runs"]:
-        lines.append(f"{run['config']:<64} {run['kills']:>5} {'yes' if run['identical'] else 'NO':>9}")
+        lines.append(f"{run['config']:<64} {run['kind']:<8} {run['kills']:>5} "
+                     f"{'yes' if run['identical'] else 'NO':>9}")
     lines += ["", f"{'damage':<14} {'which':<16} {'cases':>5} {'outcome':<40}"]
     for row in summary["damage_outcomes"]:
         which = "all checkpoints" if row["all_checkpoints"] else "last.pt"

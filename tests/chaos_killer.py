@@ -45,11 +45,13 @@ class ChaosKiller(Callback):
     def moment(self, kind: str, phase: str | None = None) -> None:
         phase = phase or self.phase
         loop = getattr(self, "loop", None)
-        where = "" if phase == "start-up" or loop is None else f"|{loop.epoch}|{loop.global_step}"
+        progress = loop.progress if loop is not None else None
+        where = "" if phase == "start-up" or progress is None else \
+            f"|{progress.epoch}|{progress.global_step}"
         base = f"{kind}|{phase}{where}"
         self.seen[base] = occurrence = self.seen.get(base, 0) + 1
         key = f"{base}|{occurrence}"
-        step = loop.global_step if loop is not None else 0
+        step = progress.global_step if progress is not None else 0
         if self.shared is not None:
             struct.pack_into("<iii", self.shared, 0, PHASES.index(phase), step, 1)
         if self.record is not None:
@@ -97,7 +99,7 @@ class ChaosKiller(Callback):
         self.moment("batch")
 
     def on_test_begin(self, logs=None):
-        finished = self.training_ended or self.loop.outcome is not None
+        finished = self.training_ended or self.loop.progress.outcome is not None
         self.phase = "final evaluation" if finished else "validation"
 
     def on_test_batch_end(self, batch, logs=None):

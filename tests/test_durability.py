@@ -98,7 +98,7 @@ class KillRankOne(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         marker = Path("killed.marker")
-        if os.environ.get("RANK") == "1" and self.loop.global_step == 15 and not marker.exists():
+        if os.environ.get("RANK") == "1" and self.loop.progress.global_step == 15 and not marker.exists():
             marker.write_text("killed")
             os.kill(os.getpid(), signal.SIGKILL)
 '''
