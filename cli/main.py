@@ -297,6 +297,25 @@ def summary(
 
 
 @app.command(epilog=examples(
+    "trainer verify runs/mnist_mlp   # before copying a run directory somewhere",
+    "trainer verify runs/mnist_mlp/checkpoints/best.pt"))
+@report_errors
+def verify(
+    path: Path = typer.Argument(..., help="A run directory or a checkpoint file."),
+) -> None:
+    """Check checkpoints (checksum, loadable) and a run directory's consistency; exit 2 on problems."""
+    from trainer.engine.state.verify import verify as verify_path
+    report = verify_path(path)
+    for line in report.good:
+        typer.echo(f"ok: {line}")
+    for line in report.problems:
+        typer.echo(f"problem: {line}", err=True)
+    if report.problems:
+        raise typer.Exit(2)
+    typer.echo(f"{path}: good")
+
+
+@app.command(epilog=examples(
     "trainer runs",
     "trainer runs runs/ --sort val_loss",
     "trainer runs --sort=-val_sparse_categorical_accuracy",

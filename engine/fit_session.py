@@ -31,6 +31,7 @@ from .preflight import validate_experiment
 from .search_path import config_search_dirs
 from .state.checkpoint import is_weights_only, load_checkpoint
 from .state.lock import RunLock
+from .state.resume import explicit_checkpoint, newest_good_checkpoint, resume
 from .state.rng import seed_everything
 from .state.run_record import RunRecord, WorkerRecord
 from .state.run_state import RunState
@@ -124,8 +125,9 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
             # Another process may have finished or advanced the run while we were building.
             if (done := _already_finished(run_dir)) is not None:
                 return done
-            if run_dir.last_checkpoint.is_file():
-                checkpoint_path = run_dir.last_checkpoint
+            point = newest_good_checkpoint(run_dir, loop.checkpoints, dist.is_main)
+        else:
+            point = explicit_checkpoint(checkpoint_path)
         if dist.is_main:
             run_dir.remove_stale_temporaries()
         record.open_log()
@@ -138,8 +140,8 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
             record.log.warning(note)
             options.warn(note)
         try:
-            if checkpoint_path is not None:
-                loop.load_state_dict(load_checkpoint(checkpoint_path))
+            if point is not None:
+                resume(loop, point)
             return _train(experiment, loop, record, stop)
         finally:
             record.close_log()
