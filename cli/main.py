@@ -35,6 +35,10 @@ app = typer.Typer(
 
 SetOption = typer.Option(None, "--set", help="Override a config key: --set fit.epochs=5 (value "
                                               "parsed as YAML); repeatable.")
+TrustCodeOption = typer.Option(
+    False, "--trust-checkpoint-code", help="Let the checkpoint's stored config import the "
+    "module:Name / file.py:Name components it names (runs their code). Only for checkpoints "
+    "from people you trust; giving your own --config is the other way.")
 PrintConfigOption = typer.Option(False, "--print-config", help="Print the fully resolved config "
                                  "(defaults filled, --set and ${ENV} applied) as YAML and exit.")
 
@@ -43,6 +47,13 @@ def _load(config: Path, overrides: Optional[List[str]], seed: Optional[int] = No
     from trainer.engine.config import load_experiment
     extra = [f"seed={seed}"] if seed is not None else []
     return load_experiment(config, [*(overrides or []), *extra])
+
+
+def _checkpoint_code(ckpt: Path, vouched: bool):
+    """The context a checkpoint's config is built in: its import references are refused unless
+    the user vouched for them (--trust-checkpoint-code, or their own --config)."""
+    from trainer.engine.registry import imports_refused
+    return imports_refused(None if vouched else f"the checkpoint {ckpt}")
 
 
 def _progress_mode(quiet: bool) -> str:
@@ -128,6 +139,7 @@ def evaluate(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     device: Optional[str] = typer.Option(None, "--device"),
+    trust_code: bool = TrustCodeOption,
 ) -> None:
     """Loss and metrics of a checkpoint on a data split."""
     from trainer.engine.errors import ConfigError
@@ -135,10 +147,11 @@ def evaluate(
     if split not in ("test", "validation", "train"):
         raise ConfigError(f"--split must be test, validation or train, got '{split}'")
     experiment = _load(config, None) if config else None
-    if data is not None:
-        experiment = _with_test_file(ckpt, experiment, data)
-        split = "test"
-    results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device)
+    with _checkpoint_code(ckpt, trust_code or config is not None):
+        if data is not None:
+            experiment = _with_test_file(ckpt, experiment, data)
+            split = "test"
+        results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device)
     if as_json:
         typer.echo(json.dumps(results))
     else:
@@ -169,6 +182,7 @@ def predict(
     output: Path = typer.Option(..., "--output", help="Predictions: .h5, .npy, .npz or .csv."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
     device: Optional[str] = typer.Option(None, "--device"),
+    trust_code: bool = TrustCodeOption,
 ) -> None:
     """Write a checkpoint's predictions for the inputs in a file (format by suffix)."""
     from trainer.engine.data.prediction_files import SUFFIXES, read_inputs, write_predictions
@@ -179,10 +193,11 @@ def predict(
     if output.suffix.lower() not in SUFFIXES:
         raise DataError(f"unsupported output file type '{output.suffix}' (use {', '.join(SUFFIXES)})",
                         str(output))
-    experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
-    model = next(iter(build_models(experiment).values()))
-    inputs = read_inputs(input, model.input_names)
-    predictions = predict_arrays(ckpt, inputs, batch_size, device)
+    with _checkpoint_code(ckpt, trust_code):
+        experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
+        model = next(iter(build_models(experiment).values()))
+        inputs = read_inputs(input, model.input_names)
+        predictions = predict_arrays(ckpt, inputs, batch_size, device)
     if not isinstance(predictions, dict):
         predictions = {"predictions": predictions}
     write_predictions(output, {k: v.numpy() for k, v in predictions.items()})
@@ -216,6 +231,7 @@ def summary(
     config: Optional[Path] = typer.Argument(None, help="Experiment YAML file."),
     ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Summarise a checkpoint's model instead."),
     overrides: Optional[List[str]] = SetOption,
+    trust_code: bool = TrustCodeOption,
 ) -> None:
     """Layer table: name, type, output shape, parameters (like Keras model.summary())."""
     from trainer.engine.components import build_models
@@ -229,7 +245,9 @@ def summary(
         experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
     else:
         experiment = _load(config, overrides)
-    for name, model in build_models(experiment).items():
+    with _checkpoint_code(ckpt, trust_code or ckpt is None):
+        models = build_models(experiment)
+    for name, model in models.items():
         typer.echo(f'Model: "{experiment.config.name}"' + (f" / {name}" if name != "model" else ""))
         typer.echo(summarize(model).format())
 

@@ -136,3 +136,6 @@ class Recipe:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
+
+
+RECIPES.expects = (Recipe,)

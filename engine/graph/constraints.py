@@ -21,6 +21,9 @@ class Constraint:
         raise NotImplementedError
 
 
+CONSTRAINTS.expects = (Constraint,)
+
+
 def _torch_dims(axis: int | Sequence[int], layout: Sequence[int]) -> list[int]:
     axes = [axis] if isinstance(axis, int) else list(axis)
     return [layout[a] for a in axes]

@@ -69,6 +69,9 @@ class Loss:
         return values.sum() / max(values.numel(), 1)
 
 
+LOSSES.expects = (Loss, torch.nn.Module)  # a torch loss module is used as a function
+
+
 class LossFunctionWrapper(Loss):
     """A loss defined by a per-sample function `fn(y_true, y_pred, **options)`."""
 

@@ -10,7 +10,7 @@ from ..errors import ConfigError
 from ..registry import Registry, split_spec
 from .schedules import SCHEDULES, Schedule
 
-OPTIMIZERS = Registry("optimizer")
+OPTIMIZERS = Registry("optimizer", expects=(torch.optim.Optimizer,))
 CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
