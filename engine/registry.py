@@ -132,12 +132,14 @@ def _load_file_module(file_ref: str, key_path: str) -> Any:
 def split_spec(spec: Any, key_path: str, kind: str) -> tuple[str, dict[str, Any]]:
     """`"name"` or `{type: name, **args}` -> (name, args)."""
     if isinstance(spec, str):
+        if not spec.strip():
+            raise ConfigError(f"expected a {kind} name, got an empty string", key_path)
         return spec, {}
     if isinstance(spec, dict):
         if "type" not in spec:
             raise ConfigError(f"a {kind} mapping needs a 'type' key", key_path)
         args = {k: v for k, v in spec.items() if k != "type"}
-        if not isinstance(spec["type"], str):
+        if not isinstance(spec["type"], str) or not spec["type"].strip():
             raise ConfigError(f"'type' must be a string naming a {kind}", f"{key_path}.type")
         return spec["type"], args
     raise ConfigError(

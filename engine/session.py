@@ -23,7 +23,7 @@ from .components import build_components, config_dirs
 from .config import LoadedExperiment, config_diff, resolve_experiment
 from .data import ArraySplit, make_batches
 from .data.splits import transform_inputs
-from .errors import CheckpointError, ConfigError, RunDirError, TrainingDiverged, TrainingInterrupted
+from .errors import ConfigError, RunDirError, TrainingDiverged, TrainingInterrupted
 from .loop.acceleration import accelerate
 from .loop.device import resolve_device
 from .loop.distributed import (DistContext, from_main, init_distributed, shutdown_distributed,
@@ -34,7 +34,7 @@ from .loop.fit import FitLoop
 from .plots import record_curves
 from .state.atomic import atomic_write_json
 from .preflight import validate_experiment
-from .state.checkpoint import load_checkpoint
+from .state.checkpoint import load_checkpoint, restore_weights
 from .state.lock import RunLock
 from .state.rng import seed_everything
 from .state.rundir import FINISHED_STATES, RunDir, WorkerRunDir, next_free_run_dir
@@ -288,11 +288,7 @@ def load_for_inference(checkpoint_path: Path, config: LoadedExperiment | None, d
     components = build_components(experiment, resolve_device(device or experiment.config.device),
                                   splits, state.get("data"))
     for name, model in components.models.items():
-        try:
-            model.load_state_dict(state["models"][name])
-        except (KeyError, RuntimeError) as exc:
-            raise CheckpointError(f"weights do not fit the model '{name}': "
-                                  f"{str(exc).splitlines()[0]}", str(checkpoint_path)) from None
+        restore_weights(model, state["models"].get(name), name, checkpoint_path)
         model.eval()
     return components, experiment
 

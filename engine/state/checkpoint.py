@@ -3,14 +3,13 @@ checkpoint can never run code), checked for format and content before use."""
 from __future__ import annotations
 
 import io
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..errors import CheckpointError
+from ..config.limits import check_object
+from ..errors import CheckpointError, ConfigError
 from .atomic import atomic_write
 
 FORMAT = "trainer-checkpoint-1"
@@ -25,22 +24,67 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
+    """The checkpoint's state, or a CheckpointError in trainer's own words for any file that is
+    not a readable trainer checkpoint (torch's text is never shown: it can advise an unsafe
+    load)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError("checkpoint file not found", str(path))
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile,
-            ValueError) as exc:
-        raise CheckpointError(f"not a readable trainer checkpoint ({_first_line(exc)})", str(path)) from None
+    except Exception:  # noqa: BLE001 - any failure to unpickle means "not a checkpoint"
+        raise CheckpointError(f"not a trainer checkpoint: expected a file written by trainer "
+                              f"(a torch zip archive), found {_what_is(path)}", str(path)) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"not a trainer checkpoint (expected format '{FORMAT}')", str(path))
     missing = [k for k in REQUIRED if k not in state]
     if missing:
         raise CheckpointError(f"checkpoint lacks {', '.join(missing)}", str(path))
+    if not isinstance(state["config"], dict) or not isinstance(state["models"], dict):
+        raise CheckpointError("the checkpoint's config or models are not mappings", str(path))
+    try:
+        check_object(state["config"], None)
+    except ConfigError as exc:
+        raise CheckpointError(f"the checkpoint's stored config: {exc.message}", str(path)) from None
     return state
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+def restore_weights(model: torch.nn.Module, weights: Any, name: str, path: Path) -> None:
+    """Load a model's weights from a checkpoint, or say in one line how they do not fit."""
+    def fail(why: str) -> CheckpointError:
+        return CheckpointError(f"the weights do not fit the model '{name}': {why}", str(path))
+    if not isinstance(weights, dict):
+        raise fail("the checkpoint has no weights for it")
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in weights]
+    unexpected = [k for k in weights if k not in expected]
+    if missing or unexpected:
+        raise fail("; ".join(f"{what} {_few(keys)}" for what, keys in
+                             (("missing", missing), ("unexpected", unexpected)) if keys))
+    for key, tensor in weights.items():
+        if not isinstance(tensor, torch.Tensor) or tensor.shape != expected[key].shape:
+            found = list(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
+            raise fail(f"'{key}' is {found} in the checkpoint, {list(expected[key].shape)} in "
+                       f"the model")
+    model.load_state_dict(weights)
+
+
+def _few(keys: list[str]) -> str:
+    shown = ", ".join(keys[:3])
+    return shown + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+
+def _what_is(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        return f"a file that cannot be read ({exc.strerror or type(exc).__name__})"
+    if size == 0:
+        return "an empty file"
+    if head.startswith(b"PK"):
+        return f"a damaged or incomplete archive ({size:,} bytes)"
+    if head.startswith(b"\x89HDF"):
+        return "an HDF5 file (model.weights.h5 holds weights only; give a .pt checkpoint)"
+    return f"{size:,} bytes of something else"
