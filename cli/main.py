@@ -161,15 +161,17 @@ def evaluate(
 def _with_test_file(ckpt: Path, experiment, data: Path):
     """The experiment with data.test pointing at `data` (format from its suffix)."""
     from trainer.engine.config import resolve_experiment
+    from trainer.engine.session import experiment_from_checkpoint
     from trainer.engine.state.checkpoint import load_checkpoint
-    resolved = dict(experiment.resolved if experiment else load_checkpoint(ckpt)["config"])
+    base = experiment or experiment_from_checkpoint(load_checkpoint(ckpt))
+    resolved = dict(base.resolved)
     source = {".npz": "npz", ".npy": "npy", ".h5": "hdf5", ".hdf5": "hdf5", ".csv": "csv"}.get(
         data.suffix.lower(), "npz")
     test = dict(resolved["data"].get("test") or {})
     test.update({"source": source, "path": str(data)})
     test.pop("split", None)
     resolved["data"] = {**resolved["data"], "test": test}
-    return resolve_experiment(resolved, {})
+    return resolve_experiment(resolved, {}, source=base.source)
 
 
 @app.command(epilog=examples(

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .config import LoadedExperiment
-from .data import DataSplits, check_data_fits, load_data
+from .data import DataSplits, check_data_fits, check_targets, load_data
 from .errors import ConfigError
 from .graph import GraphModel, build_model
 from .losses import CompiledLoss
@@ -82,6 +82,8 @@ def _build_components(experiment: LoadedExperiment, device: torch.device,
     main = models[next(iter(models))]
     data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits, data_state)
     check_data_fits(data, main)
+    if recipe_cls.needs_targets:
+        check_targets(data)
     if data.validation is not None and not recipe_cls.implements("test_step"):
         raise experiment.config_error(
             f"recipe {recipe_cls.__name__} has no test_step, so it cannot validate; remove "

@@ -19,6 +19,8 @@ from trainer.engine.recipe import Recipe
 
 
 class ReconstructingRegressor(Recipe):
+    needs_targets = True
+
     def __init__(self, models, optimizers, loss=None, metrics=None,
                  reconstruction_output: str = "reconstruction", reconstruction_weight: float = 0.05):
         super().__init__(models, optimizers, loss, metrics)

@@ -25,9 +25,10 @@ def load_yaml(path: Path) -> tuple[Any, dict[str, str]]:
 
 
 def parse_yaml(text: str, filename: str) -> tuple[Any, dict[str, str]]:
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
         check_yaml_text(text, filename)
+        loader = yaml.SafeLoader(text)  # refuses unprintable characters at once
         node = loader.get_single_node()
         locations: dict[str, str] = {}
         data = _construct(loader, node, [], filename, locations) if node is not None else {}
@@ -38,7 +39,8 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, dict[str, str]]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", source=filename) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, locations
 
 

@@ -5,12 +5,12 @@ budget. Knows nothing of models beyond their input/output names and shapes.
 Layout: sources/ (one reader per format), transforms/ (data.transforms), iteration/ (batches);
 here the splits of an experiment, their checks, the memory budget and predict's files."""
 from .arrays import ArraySplit
-from .checks import check_data_fits
+from .checks import check_data_fits, check_targets
 from .iteration import Batch, DeviceBatches, StreamBatches, epoch_plan, make_batches
 from .sources import load_split
 from .sources.hdf5_stream import StreamSplit
 from .splits import DataSplits, load_data, transform_inputs
 
 __all__ = ["ArraySplit", "Batch", "DataSplits", "DeviceBatches", "StreamBatches", "StreamSplit",
-           "check_data_fits", "epoch_plan", "load_data", "load_split", "make_batches",
+           "check_data_fits", "check_targets", "epoch_plan", "load_data", "load_split", "make_batches",
            "transform_inputs"]
