@@ -22,6 +22,7 @@ from .callbacks.recorder import RunRecorder, best_monitored
 from .components import build_components, config_dirs
 from .config import LoadedExperiment, config_diff, resolve_experiment
 from .data import ArraySplit, make_batches
+from .data.checks import check_prediction_inputs
 from .data.splits import transform_inputs
 from .errors import ConfigError, RunDirError, TrainingDiverged, TrainingInterrupted
 from .loop.acceleration import accelerate
@@ -314,6 +315,7 @@ def predict_arrays(checkpoint_path: Path, x: dict[str, np.ndarray], batch_size: 
     cfg = experiment.config
     split = transform_inputs(ArraySplit(x, None), cfg.data, components.models[components.main_model],
                              components.data.state_dict())
+    check_prediction_inputs(split, components.models[components.main_model])
     batches = make_batches(split, batch_size or cfg.predict.batch_size or cfg.evaluate.batch_size
                            or cfg.fit.batch_size, components.device)
     return predict_batches(components.recipe, batches, cfg.precision)

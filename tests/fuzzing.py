@@ -374,9 +374,9 @@ def case_strategy(cases: Cases) -> st.SearchStrategy:
     return st.one_of(
         st.builds(lambda n, m, t: lambda: cases.config(n, m, t), st.sampled_from(names),
                   st.lists(config_mutation, min_size=1, max_size=3), text_mutation),
-        st.builds(lambda s, o, c: lambda: cases.data(s, o, c),
-                  st.sampled_from(["npz", "npy", "h5", "csv", "idx", "gz"]), byte_mutation,
-                  st.sampled_from(["evaluate", "predict"])),
+        *(st.builds(lambda o, c, s=suffix: lambda: cases.data(s, o, c), byte_mutation,
+                    st.sampled_from(["evaluate", "predict"]))
+          for suffix in ("npz", "npy", "h5", "csv", "idx", "gz")),
         st.builds(lambda o, c: lambda: cases.checkpoint(o, c), byte_mutation,
                   st.sampled_from(["evaluate", "summary"])),
         st.builds(lambda m, t: lambda: cases.checkpoint_config(m, t),

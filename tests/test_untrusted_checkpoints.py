@@ -104,3 +104,61 @@ def test_a_legitimate_file_py_loss_evaluates_with_the_opt_in_or_the_users_config
     own = cli("evaluate", "--ckpt", elsewhere / "shared.pt", "--split", "validation", "--json",
               "--config", CONFIGS / "huber_regression.yaml")
     assert own.exit_code == 0, own.output
+
+
+def test_files_that_are_not_checkpoints_get_trainers_own_one_line_message(cli, workdir, trained):
+    (workdir / "empty.pt").write_bytes(b"")
+    (workdir / "last.pt").write_bytes(bytes(range(256)) * 20)
+    (workdir / "cut.pt").write_bytes(trained.read_bytes()[:2000])
+    np.save(workdir / "x.npy", np.zeros((4, 8), dtype=np.float32))
+    import h5py
+    with h5py.File(workdir / "model.weights.h5", "w") as handle:
+        handle["w"] = np.zeros(3)
+    expected = {"empty.pt": "found an empty file", "last.pt": "found 5,120 bytes of something else",
+                "cut.pt": "found a damaged or incomplete archive",
+                "model.weights.h5": "found an HDF5 file"}
+    for name, found in expected.items():
+        for command in (["evaluate", "--ckpt", name],
+                        ["predict", "--ckpt", name, "--input", "x.npy", "--output", "p.npy"],
+                        ["summary", "--ckpt", name]):
+            result = cli(*command)
+            assert result.exit_code == 2, result.output
+            assert result.stderr.startswith(f"error: {name}: not a trainer checkpoint") \
+                and found in result.stderr and result.stderr.count("\n") == 1, result.stderr
+            assert "weights_only" not in result.stderr
+    assert not (workdir / "p.npy").exists()
+
+
+def test_a_checkpoint_of_another_model_names_the_weight_and_both_shapes(cli, workdir, trained):
+    state = torch.load(trained, weights_only=True)
+    state["models"]["model"] = {k: v[:1] for k, v in state["models"]["model"].items()}
+    torch.save(state, workdir / "other.pt")
+    result = cli("evaluate", "--ckpt", "other.pt", "--trust-checkpoint-code")
+    assert result.exit_code == 2
+    assert result.stderr == ("error: other.pt: the weights do not fit the model 'model': "
+                             "'layers.hidden.kernel' is [1, 8] in the checkpoint, [30, 8] in the "
+                             "model\n")
+
+
+def test_a_checkpoint_config_that_is_an_alias_bomb_or_a_cycle_is_refused_at_once(
+        cli, workdir, trained):
+    state = torch.load(trained, weights_only=True)
+    bomb: list = ["x"] * 9
+    for _ in range(9):
+        bomb = [bomb] * 9  # shared references: 9**10 leaves once expanded
+    state["config"]["recipe_args"] = {"bomb": bomb}
+    torch.save(state, workdir / "bomb.pt")
+    cycle: list = []
+    cycle.append(cycle)
+    state["config"]["recipe_args"] = {"cycle": cycle}
+    torch.save(state, workdir / "cycle.pt")
+    for name, limit in (("bomb.pt", "TRAINER_CONFIG_MAX_NODES"), ("cycle.pt", "reference cycle")):
+        result = cli("evaluate", "--ckpt", name)
+        assert result.exit_code == 2 and limit in result.stderr, result.output
+
+
+def test_an_empty_npz_given_as_evaluation_data_is_a_data_error(cli, workdir, trained):
+    (workdir / "holdout.npz").write_bytes(b"")
+    result = cli("evaluate", "--ckpt", trained, "--data", "holdout.npz", "--trust-checkpoint-code")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: holdout.npz: not a readable .npz file"), result.stderr

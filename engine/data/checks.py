@@ -25,6 +25,14 @@ def check_data_fits(data: Any, model: Any) -> None:
             _check_values(chunk, model, data.allow_nan)
 
 
+def check_prediction_inputs(split: ArraySplit, model: Any) -> None:
+    """`trainer predict`'s inputs, once transformed: numeric, one row per sample, the shapes
+    the model takes."""
+    if any(array.ndim == 0 for array in split.x.values()):
+        raise DataError("expected an array with one row per sample", split.origin)
+    _check_shapes(split, "predict", model)
+
+
 def check_targets(data: Any) -> None:
     """For a recipe whose steps need targets: every split has y."""
     for split_name in ("train", "validation", "test"):
