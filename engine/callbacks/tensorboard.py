@@ -36,7 +36,7 @@ class TensorBoard(Callback):
         return self.writers[kind]
 
     def on_train_batch_end(self, batch, logs=None):
-        step = self.loop.global_step
+        step = self.loop.progress.global_step
         if step % self.update_freq or not self.loop.is_main:
             return
         writer = self._writer("train")
