@@ -7,7 +7,8 @@ through `evaluate --data`, `predict --input`, `validate`, `evaluate --ckpt` and 
 and checkpoints whose stored config is mutated. Every case must end in exit 0 or 2, with no
 traceback, within CASE_SECONDS, and write nothing on exit 2. Runs in-process (typer's runner).
 
-`python tests/fuzzing.py [N]` runs N cases (default 5,000) and prints a summary table.
+`python tests/fuzzing.py [N [KINDS]]` runs N cases (default 5,000; KINDS e.g. "config,data-npy")
+and prints a summary table.
 """
 from __future__ import annotations
 
@@ -181,7 +182,13 @@ class Arena:
             import traceback
             problem = "raised " + "".join(traceback.format_exception(result.exception))[-1500:]
         elif result.exit_code not in (0, 2):
+            log = self.root / "runs" / "trainer-crash.log"
             problem = f"exit {result.exit_code}: {text.strip()[-600:]}"
+            if log.is_file():
+                problem += "\n" + log.read_text()[-1200:]
+                log.unlink()
+            problem += "\n" + "\n".join(f"--- {p.name}:\n{p.read_text(errors='replace')[:3000]}"
+                                        for p in inputs if p.suffix == ".yaml")
         elif "Traceback" in text:
             problem = f"traceback in the output: {text[-600:]}"
         elif seconds > CASE_SECONDS:
@@ -368,10 +375,11 @@ class Cases:
                                                             if trusted else []), inputs=(path,))
 
 
-def case_strategy(cases: Cases) -> st.SearchStrategy:
-    """A strategy of zero-argument callables, each running one case of some kind."""
+def case_strategy(cases: Cases, kinds: str = "") -> st.SearchStrategy:
+    """A strategy of zero-argument callables, each running one case of some kind (`kinds`:
+    a comma-separated subset, e.g. "config,data-npy", to chase one bug)."""
     names = sorted(cases.arena.configs)
-    return st.one_of(
+    branches = [
         st.builds(lambda n, m, t: lambda: cases.config(n, m, t), st.sampled_from(names),
                   st.lists(config_mutation, min_size=1, max_size=3), text_mutation),
         *(st.builds(lambda o, c, s=suffix: lambda: cases.data(s, o, c), byte_mutation,
@@ -381,14 +389,19 @@ def case_strategy(cases: Cases) -> st.SearchStrategy:
                   st.sampled_from(["evaluate", "summary"])),
         st.builds(lambda m, t: lambda: cases.checkpoint_config(m, t),
                   st.lists(config_mutation, min_size=1, max_size=3), st.booleans()),
-    )
+    ]
+    names_of = ["config", *(f"data-{s}" for s in ("npz", "npy", "h5", "csv", "idx", "gz")),
+                "checkpoint", "checkpoint-config"]
+    wanted = set(kinds.split(",")) if kinds else set(names_of)
+    return st.one_of(*(b for b, name in zip(branches, names_of) if name in wanted))
 
 
-def run_fuzz(root: Path, examples: int, stats: Stats, raise_on_failure: bool) -> Stats:
+def run_fuzz(root: Path, examples: int, stats: Stats, raise_on_failure: bool,
+             kinds: str = "") -> Stats:
     cases = Cases(Arena(root))
 
     @settings(max_examples=examples, **SETTINGS)
-    @given(case_strategy(cases))
+    @given(case_strategy(cases, kinds))
     def one(case):
         outcome = case()
         stats.outcomes.append(outcome)
@@ -405,7 +418,8 @@ def main() -> int:
     stats = Stats()
     with tempfile.TemporaryDirectory() as root:
         started = time.perf_counter()
-        run_fuzz(Path(root), examples, stats, raise_on_failure=False)
+        run_fuzz(Path(root), examples, stats, raise_on_failure=False,
+                 kinds=sys.argv[2] if len(sys.argv) > 2 else "")
         elapsed = time.perf_counter() - started
     print(stats.table())
     print(f"{len(stats.outcomes)} cases in {elapsed:.0f} s (seeded: derandomized hypothesis)")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import struct
+import tokenize
 import zipfile
 import zlib
 
 # UnicodeDecodeError is a ValueError; h5py reports a damaged file as OSError, or RuntimeError
 # while visiting its objects; MemoryError and OverflowError come from headers that claim
-# absurd sizes.
-UNREADABLE = (OSError, EOFError, ValueError, KeyError, IndexError, RuntimeError,
-              zipfile.BadZipFile, zlib.error, struct.error, csv.Error, MemoryError, OverflowError)
+# absurd sizes; numpy parses a damaged .npy header with tokenize/ast (TokenError, SyntaxError).
+UNREADABLE = (OSError, EOFError, ValueError, KeyError, IndexError, RuntimeError, SyntaxError,
+              zipfile.BadZipFile, zlib.error, struct.error, csv.Error, tokenize.TokenError,
+              MemoryError, OverflowError)
 
 
 def reason(exc: BaseException) -> str:
