@@ -3,6 +3,7 @@ checkpoint can never run code), checked for format and content before use."""
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,9 @@ def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError("checkpoint file not found", str(path))
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickles in its own words
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception:  # noqa: BLE001 - any failure to unpickle means "not a checkpoint"
         raise CheckpointError(f"not a trainer checkpoint: expected a file written by trainer "
                               f"(a torch zip archive), found {_what_is(path)}", str(path)) from None
