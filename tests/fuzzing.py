@@ -53,7 +53,8 @@ TINY_CONFIG = {
 }
 IDX_CONFIG = {
     "name": "tiny_idx", "seed": 0,
-    "data": {"train": {"source": "idx", "x_path": "INPUT", "y_path": "data/labels.idx"}},
+    "data": {"train": {"source": "idx", "x_path": "INPUT", "y_path": "data/labels.idx"},
+             "transforms": {"x": [{"scale": 0.00392156862745098}]}},
     "model": {"inputs": {"x": [2, 2]}, "layers": [{"type": "Flatten"},
                                                  {"type": "Dense", "units": 3}]},
     "compile": {"optimizer": "sgd", "loss": "sparse_categorical_crossentropy"},
