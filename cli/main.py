@@ -9,7 +9,8 @@ from typing import List, Optional
 
 import typer
 
-from trainer.engine.loop.distributed import launched_by_torchrun
+from trainer.engine import signals
+from trainer.engine.torchrun_env import launched_by_torchrun, rank
 
 from .durations import parse_duration
 from .errors import report_errors
@@ -32,6 +33,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from .version import version_text
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_print_version,
+                                          is_eager=True, help="Print trainer's and torch's "
+                                          "versions and the devices torch sees, and exit.")
+             ) -> None:
+    """Train PyTorch models from YAML experiments, Keras-style."""
+
 
 SetOption = typer.Option(None, "--set", help="Override a config key: --set fit.epochs=5 (value "
                                               "parsed as YAML); repeatable.")
@@ -84,10 +100,13 @@ def fit(
     print_config: bool = PrintConfigOption,
 ) -> None:
     """Train a model; an interrupted run in the same run dir resumes."""
-    from trainer.engine.fit_session import FitOptions, fit as run_fit
     experiment = _load(config, overrides, seed)
+    signals.install(experiment.config.fit.stop_signals)
     if print_config:
         return _print_resolved(experiment)
+    if rank() == 0:  # a locked run dir: exit 4 now, before torch, data and model
+        _refuse_a_locked_run_dir(experiment.config.name, run_dir, resume)
+    from trainer.engine.fit_session import FitOptions, fit as run_fit
     if nproc_per_node is not None and not launched_by_torchrun():
         raise typer.Exit(_launch(nproc_per_node, experiment, config, overrides, run_dir, resume,
                                  device, max_time, seed, quiet))
@@ -95,7 +114,7 @@ def fit(
                          max_seconds=parse_duration(max_time) if max_time else None,
                          progress=_progress_mode(quiet))
     result = run_fit(experiment, options)
-    if os.environ.get("RANK", "0") != "0":
+    if rank() != 0:
         return  # under torchrun, rank 0 reports
     if result.already_finished:
         typer.echo(f"{result.run_dir}: already {result.state.label} "
@@ -108,12 +127,18 @@ def fit(
     typer.echo(f"run directory: {result.run_dir}")
 
 
+def _refuse_a_locked_run_dir(name: str, run_dir: Optional[Path], resume: str) -> None:
+    from trainer.engine.state.lock import RunLock
+    from trainer.engine.state.rundir import RunDir, choose_run_dir
+    RunLock(RunDir(choose_run_dir(name, run_dir, resume)[0]).lock_file).refuse_if_held()
+
+
 def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: str, device,
             max_time, seed, quiet: bool) -> int:
     """Re-run this fit under torchrun, naming the run dir so that every rank uses the same one."""
-    from trainer.engine.fit_session import choose_run_dir
+    from trainer.engine.state.rundir import choose_run_dir
     from .launch import torchrun_fit
-    target, resume = choose_run_dir(experiment, run_dir, resume)
+    target, resume = choose_run_dir(experiment.config.name, run_dir, resume)
     args = [str(config), "--run-dir", str(target), "--resume", resume]
     args += [a for o in overrides or [] for a in ("--set", o)]
     args += [a for flag, value in (("--device", device), ("--max-time", max_time), ("--seed", seed))
@@ -125,12 +150,15 @@ def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: st
 @app.command(epilog=examples(
     "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt",
     "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/best.pt --split validation --json",
-    "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt --data holdout.npz"))
+    "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt --data holdout.npz",
+    "trainer evaluate --config configs/mnist.yaml   # the model before training"))
 @report_errors
 def evaluate(
-    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file (e.g. runs/x/checkpoints/last.pt)."),
+    ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file (e.g. "
+                                        "runs/x/checkpoints/last.pt)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Config to use instead of the "
-                                          "checkpoint's own."),
+                                          "checkpoint's own; alone, evaluates the config's model "
+                                          "as initialised (before training)."),
     split: str = typer.Option("test", "--split", help="test | validation | train."),
     data: Optional[Path] = typer.Option(None, "--data", help="Evaluate on this file instead "
                                         "(same format as data.test)."),
@@ -139,7 +167,7 @@ def evaluate(
     device: Optional[str] = typer.Option(None, "--device"),
     trust_code: bool = TrustCodeOption,
 ) -> None:
-    """Loss and metrics of a checkpoint on a data split."""
+    """Loss and metrics of a checkpoint (or of a config's untrained model) on a data split."""
     from trainer.engine.inference import evaluate_checkpoint
     experiment = _load(config, None) if config else None
     with _checkpoint_code(ckpt, trust_code or config is not None):
@@ -152,25 +180,80 @@ def evaluate(
 
 @app.command(epilog=examples(
     "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input x.npy --output p.npy",
-    "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5"))
+    "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5",
+    "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input scaled.npy --output p.npy --preprocessed",
+    "trainer predict --ckpt mnist.onnx --input x.npy --output p.npy   # an export serves too"))
 @report_errors
 def predict(
-    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file."),
+    ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file, or a .safetensors "
+                                        "/ .onnx export."),
     input: Path = typer.Option(..., "--input", help="Inputs: .npy, .npz, .h5 or .csv."),
     output: Path = typer.Option(..., "--output", help="Predictions: .h5, .npy, .npz or .csv."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Config to use instead of the "
+                                          "checkpoint's own; alone, predicts with the config's "
+                                          "model as initialised (before training)."),
+    preprocessed: bool = typer.Option(False, "--preprocessed", help="The inputs are already "
+                                      "transformed: do not apply data.transforms to them."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
     device: Optional[str] = typer.Option(None, "--device"),
     trust_code: bool = TrustCodeOption,
 ) -> None:
-    """Write a checkpoint's predictions for the inputs in a file (format by suffix)."""
+    """Write a checkpoint's predictions for the inputs in a file (format by suffix). The
+    config's input transforms are applied to the (raw) inputs unless --preprocessed."""
     from trainer.engine.data.prediction_files import check_output_file, write_predictions
-    from trainer.engine.inference import predict_file
+    from trainer.engine.inference import checkpoint_class_names, predict_file
     check_output_file(output)
-    with _checkpoint_code(ckpt, trust_code):
-        predictions = predict_file(ckpt, input, batch_size, device)
+    with _checkpoint_code(ckpt, trust_code or config is not None):
+        predictions, warnings = predict_file(ckpt, input, batch_size, device,
+                                             _load(config, None) if config else None, preprocessed)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}: are the inputs already preprocessed? Then pass "
+                   f"--preprocessed (the config's transforms were applied to them)", err=True)
     write_predictions(output, predictions)
     shapes = ", ".join(f"{k} {list(v.shape)}" for k, v in predictions.items())
     typer.echo(f"wrote {output}: {shapes}")
+    if ckpt is not None and (class_names := checkpoint_class_names(ckpt)):
+        typer.echo(f"classes (label order): {', '.join(class_names)}")
+
+
+@app.command(epilog=examples(
+    "trainer export --ckpt runs/mnist_mlp/checkpoints/last.pt --format onnx --output mnist.onnx",
+    "trainer export --ckpt runs/multi_io/checkpoints/best.pt --format safetensors --output m.safetensors",
+    "trainer export --ckpt runs/x/checkpoints/last.pt --format pt2 --output x.pt2 --sample x.npy"))
+@report_errors
+def export(
+    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file."),
+    format: str = typer.Option(..., "--format", help="safetensors | onnx | pt2."),
+    output: Path = typer.Option(..., "--output", help="File to write (.safetensors, .onnx, .pt2)."),
+    sample: Optional[Path] = typer.Option(None, "--sample", help="Raw inputs to check the export "
+                                          "on (as for predict; default: the config's data)."),
+    tolerance: float = typer.Option(1e-5, "--tolerance", min=0.0, help="Largest accepted "
+                                    "relative difference from the checkpoint's predictions."),
+    trust_code: bool = TrustCodeOption,
+) -> None:
+    """Export a checkpoint's model (with its input transforms), checked against the checkpoint."""
+    from trainer.engine.export.exporter import export_checkpoint
+    with _checkpoint_code(ckpt, trust_code):
+        report = export_checkpoint(ckpt, format, output, sample, tolerance)
+    notes = "".join(f", {n}" for n in report.notes)
+    typer.echo(f"wrote {report.output} ({report.format}{notes})")
+    for difference in report.differences:
+        typer.echo(f"parity on {report.rows} samples: {difference}")
+
+
+@app.command("import-keras", epilog=examples(
+    "trainer import-keras mnist_convnet.keras --output imported/",
+    "trainer predict --ckpt imported/imported.pt --input x.npy --output p.npy"))
+@report_errors
+def import_keras(
+    model: Path = typer.Argument(..., help="A Keras 3 .keras file."),
+    output: Path = typer.Option(..., "--output", help="Folder for experiment.yaml and imported.pt."),
+) -> None:
+    """Import a Keras model: an experiment (model + compile) and its weights as a checkpoint."""
+    from trainer.engine.keras_import.importer import import_keras as run_import
+    report = run_import(model, output)
+    typer.echo(f"wrote {report.experiment} ({report.layers} layers, {report.parameters:,} "
+               f"parameters) and {report.weights}")
 
 
 @app.command(epilog=examples(
@@ -183,21 +266,25 @@ def validate(
     print_config: bool = PrintConfigOption,
 ) -> None:
     """Check a config: schema, model graph, data, one batch through the model. Trains nothing."""
-    from trainer.engine.preflight import validate_experiment
     experiment = _load(config, overrides)
     if print_config:
         return _print_resolved(experiment)
+    from trainer.engine.preflight import validate_experiment
     report = validate_experiment(experiment)
     typer.echo(f"{config}: valid ({report})")
 
 
 @app.command(epilog=examples(
     "trainer summary configs/mnist.yaml",
-    "trainer summary --ckpt runs/mnist_mlp/checkpoints/last.pt"))
+    "trainer summary --ckpt runs/mnist_mlp/checkpoints/last.pt",
+    "trainer summary configs/mnist.yaml --plot model.png"))
 @report_errors
 def summary(
     config: Optional[Path] = typer.Argument(None, help="Experiment YAML file."),
     ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Summarise a checkpoint's model instead."),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot", help="Also draw the graph (layers, shapes, connections) into this PNG "
+        "(like Keras's plot_model; needs matplotlib). Several models: one file each, FILE_name.png."),
     overrides: Optional[List[str]] = SetOption,
     trust_code: bool = TrustCodeOption,
 ) -> None:
@@ -205,18 +292,27 @@ def summary(
     from trainer.engine.components import build_models
     from trainer.engine.errors import ConfigError
     from trainer.engine.graph import summarize
-    from trainer.engine.inference import checkpoint_models
+    from trainer.engine.inference import checkpoint_class_names, checkpoint_models
     if (config is None) == (ckpt is None):
         raise ConfigError("give either a CONFIG file or --ckpt PATH")
+    class_names = None
     if ckpt is not None:
         with _checkpoint_code(ckpt, trust_code):
             experiment, models = checkpoint_models(ckpt)
+        class_names = checkpoint_class_names(ckpt)
     else:
         experiment = _load(config, overrides)
         models = build_models(experiment)
     for name, model in models.items():
-        typer.echo(f'Model: "{experiment.config.name}"' + (f" / {name}" if name != "model" else ""))
+        title = f'Model: "{experiment.config.name}"' + (f" / {name}" if name != "model" else "")
+        typer.echo(title)
         typer.echo(summarize(model).format())
+        if plot is not None:
+            from trainer.engine.model_plot import plot_model
+            path = plot if len(models) == 1 else plot.with_name(f"{plot.stem}_{name}{plot.suffix}")
+            typer.echo(f"graph drawn in {plot_model(model, title, path)}")
+    if class_names:
+        typer.echo(f"Classes (label order): {', '.join(class_names)}")
 
 
 @app.command(epilog=examples(
@@ -276,7 +372,7 @@ def init(
     path: Optional[Path] = typer.Argument(None, help="Where to write the config (default "
                                           "<template>.yaml)."),
     template: str = typer.Option("mnist", "--template", "-t", help="mnist | mnist_cnn | "
-                                 "regression | gan | multi_io."),
+                                 "regression | gan | multi_io | image_folder."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write a commented starter config that validates and trains as it is."""
@@ -305,6 +401,7 @@ def _print_resolved(experiment) -> None:
 
 
 def main() -> None:
+    signals.install()  # again: `python -m trainer.cli.main` enters here
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()
 

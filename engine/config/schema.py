@@ -7,17 +7,29 @@ builds them, against the component's own signature.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..registry import suggest
 
 Component = Union[str, dict[str, Any]]
 Shape = list[Optional[int]]
 KeyMap = Union[str, int, list[Union[str, int]], dict[str, Union[str, int]]]
 
+LOSS_FORMS = ("a loss is a name or {type: name, ...}, a mapping output name -> loss, or a "
+              "list of losses in output order")
+METRICS_FORMS = ("metrics are a list of metrics (every output), a mapping output name -> list, "
+                 "or a list of lists (one per output, in output order)")
+
 # What the validators below check, said in JSON Schema for editors (documentation only).
 INTEGER_KEY = {"pattern": r"^\s*[+-]?\d+\s*$"}
 FOLDER_NAME = r"^(?!\.\.?$)[^/]+$"
+IMPORT_REF = r"^.+:[A-Za-z_][A-Za-z0-9_]*$"
+SOURCES = ("mnist", "npz", "npy", "hdf5", "csv", "idx", "synthetic", "image_folder", "concat")
+# Signals a scheduler may send before it stops a job (SLURM: SIGUSR1 or SIGTERM).
+StopSignal = Literal["SIGTERM", "SIGINT", "SIGUSR1", "SIGUSR2", "SIGHUP", "SIGQUIT", "SIGXCPU"]
 
 
 class Section(BaseModel):
@@ -27,8 +39,11 @@ class Section(BaseModel):
 class SplitSpec(Section):
     """Where one split (train, validation, test) comes from."""
 
-    source: Literal["mnist", "npz", "npy", "hdf5", "csv", "idx", "synthetic"] = Field(
-        description="mnist (built in), npz, npy, hdf5, csv, idx, or synthetic")
+    source: str = Field(
+        description="mnist (built in), npz, npy, hdf5, csv, idx, synthetic, image_folder, "
+                    "concat (of `sources`), or a Python data source 'file.py:Name' (a "
+                    "Sequence class or a generator function)",
+        json_schema_extra={"anyOf": [{"enum": list(SOURCES)}, {"pattern": IMPORT_REF}]})
     split: Optional[Literal["train", "test"]] = Field(
         None, description="for source mnist: which of the two MNIST files")
     path: Optional[str] = Field(None, description="data file (npy: x file; see x_path/y_path)")
@@ -50,6 +65,51 @@ class SplitSpec(Section):
     noise: Optional[float] = Field(None, ge=0, description="synthetic: noise std")
     seed: Optional[int] = Field(None, description="synthetic: generator seed (default 0)")
     limit: Optional[int] = Field(None, gt=0, description="use only the first N samples")
+    sources: Optional[list["SplitSpec"]] = Field(
+        None, description="concat: the sources joined, in order")
+    image_size: Optional[list[int]] = Field(
+        None, description="image_folder: [height, width] images are resized to (default "
+                          "[256, 256])")
+    color_mode: Optional[Literal["grayscale", "rgb", "rgba"]] = Field(
+        None, description="image_folder: channels (default rgb)")
+    interpolation: Optional[Literal["bilinear", "nearest", "bicubic", "area"]] = Field(
+        None, description="image_folder: resize interpolation (default bilinear)")
+    crop_to_aspect_ratio: bool = Field(
+        False, description="image_folder: crop to the target aspect ratio before resizing")
+    labels: Optional[Union[str, list[int]]] = Field(
+        None, description="image_folder: 'inferred' (one sub-folder per class, the default), "
+                          "a CSV file of file,label, or a list of labels in sorted file order")
+    label_mode: Optional[Literal["int", "categorical", "binary"]] = Field(
+        None, description="image_folder: int class indices (default), one-hot, or 0/1 floats")
+    class_names: Optional[list[str]] = Field(
+        None, description="image_folder: the classes (sub-folders) to use, in label order")
+    shuffle: Optional[bool] = Field(
+        None, description="image_folder: shuffle the file list with seed before "
+                          "validation_split cuts it (Keras's default: true)")
+    validation_split: Optional[float] = Field(
+        None, gt=0.0, lt=1.0, description="image_folder: fraction of files held out (with "
+                                          "subset and seed, as in Keras)")
+    subset: Optional[Literal["training", "validation"]] = Field(
+        None, description="image_folder: which side of validation_split this split is")
+    workers: Optional[int] = Field(
+        None, gt=0, description="image_folder: decoding threads (default: the CPU count, "
+                                "at most 8)")
+    skip_bad_files: bool = Field(
+        False, description="image_folder: skip unreadable image files (counted in the log) "
+                           "instead of stopping with exit 2")
+    args: dict[str, Any] = Field(
+        {}, description="Python data source: keyword arguments for the class or function")
+    steps: Optional[int] = Field(
+        None, gt=0, description="Python generator source: batches per epoch")
+
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        if value in SOURCES or re.match(IMPORT_REF, value):
+            return value
+        raise ValueError(f"unknown source '{value}'{suggest(value, list(SOURCES))}; expected "
+                         f"{', '.join(SOURCES)}, or a Python data source 'file.py:Name'")
 
 
 class DataConfig(Section):
@@ -84,15 +144,30 @@ class CompileConfig(Section):
     optimizer: Component = Field("rmsprop", description="optimizer name or mapping")
     optimizers: Optional[dict[str, Component]] = Field(
         None, description="recipes with several optimizers: name -> optimizer")
-    loss: Optional[Union[Component, dict[str, Component]]] = Field(
-        None, description="loss, or output name -> loss")
+    loss: Optional[Union[Component, dict[str, Optional[Component]], list[Optional[Component]]]] = Field(
+        None, description="loss, output name -> loss, or a list of losses in output order")
     loss_weights: Optional[Union[dict[str, float], list[float]]] = Field(
-        None, description="multi-output: weight of each output's loss")
-    metrics: Optional[Union[list[Component], dict[str, list[Component]]]] = Field(
-        None, description="unweighted metrics, or output name -> metrics")
-    weighted_metrics: Optional[Union[list[Component], dict[str, list[Component]]]] = Field(
-        None, description="metrics weighted by sample and class weights")
+        None, description="multi-output: weight of each output's loss (mapping or list)")
+    metrics: Optional[Union[list[Union[Component, list[Component]]], dict[str, list[Component]]]] = Field(
+        None, description="unweighted metrics, output name -> metrics, or one list per output")
+    weighted_metrics: Optional[Union[list[Union[Component, list[Component]]],
+                                     dict[str, list[Component]]]] = Field(
+        None, description="metrics weighted by sample and class weights (same forms as metrics)")
     jit_compile: bool = Field(False, description="torch.compile the training step")
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _loss_form(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, (str, dict, list)):
+            raise ValueError(LOSS_FORMS)
+        return value
+
+    @field_validator("metrics", "weighted_metrics", mode="before")
+    @classmethod
+    def _metrics_form(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, (dict, list)):
+            raise ValueError(METRICS_FORMS)
+        return value
 
 
 class FitConfig(Section):
@@ -112,6 +187,10 @@ class FitConfig(Section):
     validation_freq: int = Field(1, gt=0, description="validate every N epochs")
     validation_batch_size: Optional[int] = Field(
         None, gt=0, description="validation batch size (default batch_size)")
+    stop_signals: list[StopSignal] = Field(
+        ["SIGTERM", "SIGINT", "SIGUSR1"],
+        description="signals that stop training resumably (checkpoint, exit 75); a second one "
+                    "stops at once")
     checkpoint_every: Optional[int] = Field(
         None, gt=0, description="also write checkpoints/last.pt every N batches")
 

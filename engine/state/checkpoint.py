@@ -52,10 +52,23 @@ def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
     return state
 
 
-def restore_weights(model: torch.nn.Module, weights: Any, name: str, path: Path) -> None:
-    """Load a model's weights from a checkpoint, or say in one line how they do not fit."""
+def is_weights_only(state: dict[str, Any]) -> bool:
+    """A checkpoint of weights and config alone (ModelCheckpoint's save_weights_only,
+    `trainer import-keras`): `fit --resume` starts a new run from its weights."""
+    return "loop" not in state
+
+
+def load_model_weights(models: dict[str, Any], state: dict[str, Any], origin: str | None = None
+                       ) -> None:
+    """Each model's weights from a checkpoint state; a mismatch is a CheckpointError naming
+    the first key that does not fit and both shapes."""
+    for name, model in models.items():
+        _restore_weights(model, state["models"].get(name), name, origin)
+
+
+def _restore_weights(model: torch.nn.Module, weights: Any, name: str, origin: str | None) -> None:
     def fail(why: str) -> CheckpointError:
-        return CheckpointError(f"the weights do not fit the model '{name}': {why}", str(path))
+        return CheckpointError(f"the weights do not fit the model '{name}': {why}", origin)
     if not isinstance(weights, dict):
         raise fail("the checkpoint has no weights for it")
     expected = model.state_dict()
