@@ -161,4 +161,5 @@ def test_an_empty_npz_given_as_evaluation_data_is_a_data_error(cli, workdir, tra
     (workdir / "holdout.npz").write_bytes(b"")
     result = cli("evaluate", "--ckpt", trained, "--data", "holdout.npz", "--trust-checkpoint-code")
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: holdout.npz: not a readable .npz file"), result.stderr
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "holdout.npz: not a readable .npz file (No data left in file)" in result.stderr
