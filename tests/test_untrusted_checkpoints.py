@@ -115,17 +115,21 @@ def test_files_that_are_not_checkpoints_get_trainers_own_one_line_message(cli, w
     import h5py
     with h5py.File(workdir / "model.weights.h5", "w") as handle:
         handle["w"] = np.zeros(3)
-    expected = {"empty.pt": "found an empty file", "last.pt": "found 5,120 bytes of something else",
-                "cut.pt": "found a damaged or incomplete archive",
-                "model.weights.h5": "found an HDF5 file"}
-    for name, found in expected.items():
+    # Files that are no checkpoint at all, and checkpoints damaged on the way (the seal).
+    expected = {"last.pt": "not a trainer checkpoint: expected a file written by trainer (a torch "
+                           "zip archive), found 5,120 bytes of something else",
+                "model.weights.h5": "not a trainer checkpoint: expected a file written by trainer "
+                                    "(a torch zip archive), found an HDF5 file",
+                "empty.pt": "damaged checkpoint: the file is empty",
+                "cut.pt": "damaged checkpoint: the file is truncated or incomplete"}
+    for name, message in expected.items():
         for command in (["evaluate", "--ckpt", name],
                         ["predict", "--ckpt", name, "--input", "x.npy", "--output", "p.npy"],
                         ["summary", "--ckpt", name]):
             result = cli(*command)
             assert result.exit_code == 2, result.output
-            assert result.stderr.startswith(f"error: {name}: not a trainer checkpoint") \
-                and found in result.stderr and result.stderr.count("\n") == 1, result.stderr
+            assert result.stderr.startswith(f"error: {name}: {message}") \
+                and result.stderr.count("\n") == 1, result.stderr
             assert "weights_only" not in result.stderr
     assert not (workdir / "p.npy").exists()
 
