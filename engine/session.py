@@ -17,6 +17,7 @@ import torch
 
 from .callbacks import build_callbacks
 from .callbacks.csv_logger import CSVLogger
+from .callbacks.mlflow_logger import mlflow_logger
 from .callbacks.progress import EpochLines, ProgressBar
 from .callbacks.recorder import RunRecorder, best_monitored
 from .components import build_components, config_dirs
@@ -41,7 +42,7 @@ from .state.rundir import FINISHED_STATES, RunDir, WorkerRunDir, next_free_run_d
 from .state.weights import save_weights_h5
 
 # Keys that may change between invocations of the same run without changing what it computes.
-RUNTIME_KEYS = ("device",)
+RUNTIME_KEYS = ("device", "loggers")
 
 
 @dataclass
@@ -108,7 +109,8 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
     separator = next((c.separator for c in user_callbacks
                       if isinstance(c, CSVLogger) and c.filename is None), ",")
     progress = _progress(options) if dist.is_main else []
-    callbacks = [*user_callbacks, *progress, RunRecorder(separator)]
+    trackers = [t for t in [mlflow_logger(cfg.loggers)] if t is not None] if dist.is_main else []
+    callbacks = [*user_callbacks, *progress, RunRecorder(separator), *trackers]
     loop = FitLoop(components, callbacks, run_dir, options.max_seconds, started=options.started,
                    dist=dist)
 
@@ -193,6 +195,7 @@ def _record_end(run_dir: RunDir, loop: FitLoop, state: str, reason: str, log: Ca
         pass
     if loop.is_main:
         record_curves(run_dir.path, loop.log)
+    loop.callbacks.on_run_end(state)
 
 
 def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
@@ -212,6 +215,7 @@ def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
     run_dir.event(outcome, epochs=len(loop.epochs_done), test=test_metrics)
     if loop.is_main:
         record_curves(run_dir.path, loop.log)
+    loop.callbacks.on_run_end(outcome)
     # The last epoch's logs: no val_ keys when it did not validate (validation_freq).
     last = {k: v[-1] for k, v in loop.history.items() if v and v[-1] is not None}
     return FitResult(outcome, run_dir.path, len(loop.epochs_done), last, test_metrics)

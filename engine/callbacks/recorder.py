@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+from ..environment import run_environment
 from .base import Callback, MonitorCallback
 
 
@@ -16,7 +17,8 @@ class RunRecorder(Callback):
         loop = self.loop
         kind = "resumed" if loop.resumed else "started"
         setup = round(loop.seconds_since_start(), 3)
-        loop.run_dir.event(kind, epoch=loop.epoch, step=loop.step, setup_seconds=setup)
+        loop.run_dir.event(kind, epoch=loop.epoch, step=loop.step, setup_seconds=setup,
+                           environment=run_environment(loop.device, loop.cfg.precision))
         loop.note(f"{kind} at epoch {loop.epoch + 1}, step {loop.step} ({setup}s after start)")
 
     def write_history(self) -> None:

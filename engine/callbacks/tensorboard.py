@@ -117,6 +117,9 @@ class TensorBoard(Callback):
             writer.close()
         self.writers = {}
 
+    def on_run_end(self, state, logs=None):  # interrupted or diverged: no on_train_end
+        self.on_train_end()
+
     def _unwrapped_model(self) -> torch.nn.Module:
         model = self.model
         for attribute in ("module", "_orig_mod"):
