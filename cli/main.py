@@ -12,7 +12,7 @@ import typer
 from trainer.engine.loop.distributed import launched_by_torchrun
 
 from .durations import parse_duration
-from .errors import report_errors
+from .errors import json_log, report_errors
 
 
 def examples(*lines: str) -> str:
@@ -35,6 +35,9 @@ app = typer.Typer(
 
 SetOption = typer.Option(None, "--set", help="Override a config key: --set fit.epochs=5 (value "
                                               "parsed as YAML); repeatable.")
+LogFormatOption = typer.Option(
+    "human", "--log-format", envvar="TRAINER_LOG_FORMAT", help="human | json: one JSON object "
+    "per line on stdout for each event, nothing else there (for CI; README: JSON log).")
 PrintConfigOption = typer.Option(False, "--print-config", help="Print the fully resolved config "
                                  "(defaults filled, --set and ${ENV} applied) as YAML and exit.")
 
@@ -71,6 +74,7 @@ def fit(
         None, "--nproc-per-node", min=1, help="Train with N processes on this machine "
         "(torchrun + DistributedDataParallel; nccl on GPUs, gloo on CPU)."),
     print_config: bool = PrintConfigOption,
+    log_format: str = LogFormatOption,
 ) -> None:
     """Train a model; an interrupted run in the same run dir resumes."""
     from trainer.engine.session import FitOptions, fit as run_fit
@@ -79,13 +83,19 @@ def fit(
         return _print_resolved(experiment)
     if nproc_per_node is not None and not launched_by_torchrun():
         raise typer.Exit(_launch(nproc_per_node, experiment, config, overrides, run_dir, resume,
-                                 device, max_time, seed, quiet))
+                                 device, max_time, seed, quiet, log_format))
+    events = json_log()
     options = FitOptions(run_dir=run_dir, resume=resume, device=device,
                          max_seconds=parse_duration(max_time) if max_time else None,
-                         progress=_progress_mode(quiet))
+                         progress=_progress_mode(quiet), events=events)
     result = run_fit(experiment, options)
     if os.environ.get("RANK", "0") != "0":
         return  # under torchrun, rank 0 reports
+    if events:
+        events.emit("completed", state=result.state, run_dir=str(result.run_dir),
+                    epochs=result.epochs, logs=result.logs, test=result.test_metrics,
+                    already_finished=result.already_finished, exit_code=0)
+        return
     if result.already_finished:
         typer.echo(f"{result.run_dir}: already {result.state.replace('_', ' ')} "
                    f"({result.epochs} epochs); nothing to do")
@@ -98,7 +108,7 @@ def fit(
 
 
 def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: str, device,
-            max_time, seed, quiet: bool) -> int:
+            max_time, seed, quiet: bool, log_format: str) -> int:
     """Re-run this fit under torchrun, naming the run dir so that every rank uses the same one."""
     from trainer.engine.state.rundir import next_free_run_dir
     from .launch import torchrun_fit
@@ -110,6 +120,7 @@ def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: st
     args += [a for flag, value in (("--device", device), ("--max-time", max_time), ("--seed", seed))
              if value is not None for a in (flag, str(value))]
     args += ["--quiet"] if quiet else []
+    args += ["--log-format", log_format]
     return torchrun_fit(nproc, args, target)
 
 
@@ -128,6 +139,7 @@ def evaluate(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     device: Optional[str] = typer.Option(None, "--device"),
+    log_format: str = LogFormatOption,
 ) -> None:
     """Loss and metrics of a checkpoint on a data split."""
     from trainer.engine.errors import ConfigError
@@ -138,8 +150,13 @@ def evaluate(
     if data is not None:
         experiment = _with_test_file(ckpt, experiment, data)
         split = "test"
+    events = json_log()
+    if events:
+        events.emit("started", checkpoint=str(ckpt), split=split, data=str(data) if data else None)
     results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device)
-    if as_json:
+    if events:
+        events.emit("completed", checkpoint=str(ckpt), split=split, metrics=results, exit_code=0)
+    elif as_json:
         typer.echo(json.dumps(results))
     else:
         typer.echo(" - ".join(f"{k}: {v:.4f}" for k, v in results.items()))
@@ -198,14 +215,22 @@ def validate(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
     overrides: Optional[List[str]] = SetOption,
     print_config: bool = PrintConfigOption,
+    log_format: str = LogFormatOption,
 ) -> None:
     """Check a config: schema, model graph, data, one batch through the model. Trains nothing."""
     from trainer.engine.preflight import validate_experiment
+    events = json_log()
+    if events:
+        events.emit("started", config=str(config))
     experiment = _load(config, overrides)
     if print_config:
         return _print_resolved(experiment)
     report = validate_experiment(experiment)
-    typer.echo(f"{config}: valid ({report})")
+    if events:
+        events.emit("completed", config=str(config), valid=True, report=str(report),
+                    config_hash=experiment.hash, exit_code=0)
+    else:
+        typer.echo(f"{config}: valid ({report})")
 
 
 @app.command(epilog=examples(

@@ -17,6 +17,7 @@ import torch
 
 from .callbacks import build_callbacks
 from .callbacks.csv_logger import CSVLogger
+from .callbacks.json_log import JsonEvents
 from .callbacks.mlflow_logger import mlflow_logger
 from .callbacks.progress import EpochLines, ProgressBar
 from .callbacks.recorder import RunRecorder, best_monitored
@@ -52,6 +53,7 @@ class FitOptions:
     device: str | None = None
     max_seconds: float | None = None
     progress: str = "lines"         # bar | lines | quiet
+    events: Any = None              # a JsonLog: JSON events instead of progress (--log-format)
     stream: TextIO = field(default_factory=lambda: sys.stdout)
     started: float = field(default_factory=time.monotonic)  # --max-time counts from here
 
@@ -222,6 +224,8 @@ def _finish(loop: FitLoop, run_dir: RunDir, outcome: str) -> FitResult:
 
 
 def _progress(options: FitOptions) -> list:
+    if options.events is not None:
+        return [JsonEvents(options.events)]
     stream = options.stream or sys.stdout
     if options.progress == "bar":
         return [ProgressBar(stream)]

@@ -1,0 +1,81 @@
+"""`--log-format json` (or TRAINER_LOG_FORMAT=json): one JSON object per line on stdout for
+each event of a command -- started, epoch, checkpoint, interrupted, completed, error -- and
+nothing else there (everything else a command prints goes to stderr meanwhile)."""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import sys
+import time
+from typing import Any, Iterator, TextIO
+
+from ..errors import ConfigError
+from .base import Callback
+
+ENV_VAR = "TRAINER_LOG_FORMAT"
+FORMATS = ("human", "json")
+
+
+def json_log_for(command: str, log_format: str | None) -> "JsonLog | None":
+    """The sink of a command run with `log_format` (None: the command has no such option)."""
+    if log_format is None or log_format == "human":
+        return None
+    if log_format != "json":
+        raise ConfigError(f"--log-format must be human or json, got '{log_format}' "
+                          f"(--log-format or ${ENV_VAR})")
+    return JsonLog(command, sys.stdout)
+
+
+class JsonLog:
+    def __init__(self, command: str, stream: TextIO):
+        self.command = command
+        self.stream = stream
+
+    def emit(self, event: str, **fields: Any) -> None:
+        record = {"event": event, "command": self.command,
+                  "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **fields}
+        self.stream.write(json.dumps(_plain(record)) + "\n")
+        self.stream.flush()
+
+    @contextlib.contextmanager
+    def owning_stdout(self) -> Iterator["JsonLog"]:
+        """While the command runs, whatever else would go to stdout goes to stderr."""
+        with contextlib.redirect_stdout(sys.stderr):
+            yield self
+
+
+def _plain(value: Any) -> Any:
+    """JSON without NaN/Infinity (which strict parsers refuse): non-finite numbers as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+class JsonEvents(Callback):
+    """fit's events as they happen: started (or resumed), each epoch, each checkpoint."""
+
+    uses_batch_hooks = False
+
+    def __init__(self, log: JsonLog):
+        self.log = log
+
+    def on_train_begin(self, logs=None):
+        loop = self.loop
+        self.log.emit("started", run_dir=str(loop.run_dir.path), resumed=loop.resumed,
+                      epoch=loop.epoch, step=loop.step, epochs=loop.cfg.fit.epochs,
+                      steps_per_epoch=loop.steps_per_epoch, config_hash=loop.experiment.hash)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.log.emit("epoch", epoch=epoch, epochs=self.loop.cfg.fit.epochs,
+                      step=self.loop.global_step, logs=dict(logs or {}))
+
+    def on_checkpoint(self, path, logs=None):
+        self.log.emit("checkpoint", path=str(path), epoch=self.loop.epoch, step=self.loop.step,
+                      global_step=self.loop.global_step)
