@@ -263,18 +263,35 @@ def summary(
     "trainer runs",
     "trainer runs runs/ --sort val_loss",
     "trainer runs --sort=-val_sparse_categorical_accuracy",
-    "trainer runs --json | jq '.[] | {name, best}'"))
+    "trainer runs --json | jq '.[] | {name, best}'",
+    "trainer runs diff runs/mnist_mlp runs/mnist_mlp-2",
+    "trainer runs diff runs/a runs/b --json | jq .metrics"))
 @report_errors
 def runs(
-    directory: Path = typer.Argument(Path("runs"), help="Folder holding run directories."),
+    targets: Optional[List[str]] = typer.Argument(
+        None, metavar="[DIRECTORY] | diff RUN_A RUN_B",
+        help="Folder holding run directories (default runs); or `diff RUN_A RUN_B`."),
     sort: Optional[str] = typer.Option(None, "--sort", help="name | state | epochs | best | time "
                                        "| a logged value (val_loss: lowest first); a leading '-' "
                                        "sorts from the highest."),
-    as_json: bool = typer.Option(False, "--json", help="Print the runs as a JSON list."),
+    as_json: bool = typer.Option(False, "--json", help="Print the runs (or the diff) as JSON."),
 ) -> None:
-    """Compare runs: state, epochs, best monitored value and epoch, wall time, config differences."""
+    """Compare runs: state, epochs, best monitored value and epoch, wall time, config differences.
+
+    `trainer runs diff RUN_A RUN_B`: the config keys that differ, the final and best value of
+    every logged quantity with the delta, epochs, wall time and the environment of two runs.
+    """
+    from trainer.engine.errors import TrainerError
+    targets = targets or ["runs"]
+    if targets[0] == "diff" and len(targets) != 1:
+        if len(targets) != 3:
+            raise TrainerError("usage: trainer runs diff RUN_A RUN_B")
+        return _runs_diff(Path(targets[1]), Path(targets[2]), as_json)
+    if len(targets) > 1:
+        raise TrainerError("give one DIRECTORY, or: trainer runs diff RUN_A RUN_B")
     from trainer.engine.runs import list_runs
     from .tables import runs_table
+    directory = Path(targets[0])
     rows = list_runs(directory, sort)
     if as_json:
         typer.echo(json.dumps([r.as_json() for r in rows], indent=2))
@@ -282,6 +299,13 @@ def runs(
         typer.echo(f"no runs in {directory}")
     else:
         typer.echo(runs_table(rows, sort))
+
+
+def _runs_diff(run_a: Path, run_b: Path, as_json: bool) -> None:
+    from trainer.engine.run_diff import diff_runs
+    from .tables import diff_table
+    diff = diff_runs(run_a, run_b)
+    typer.echo(json.dumps(diff.as_json(), indent=2) if as_json else diff_table(diff))
 
 
 @app.command(epilog=examples(
