@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,9 @@ class TensorBoard(Callback):
             example = {name: torch.zeros([1, *(d or 1 for d in shape)], device=device)
                        for name, shape in shapes.items()}
             inputs = next(iter(example.values())) if len(example) == 1 else (example,)
-            self._writer("train").add_graph(model, inputs)
+            with warnings.catch_warnings():  # torch.jit.trace's deprecation notice
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._writer("train").add_graph(model, inputs)
         except Exception as exc:  # tracing is best effort: a graph is a nice-to-have
             self.loop.warn(f"TensorBoard: could not write the model graph "
                            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})")
