@@ -6,6 +6,7 @@ the median epoch seconds of each variant and its ratio to the run without tracke
 
     KERAS_BACKEND=torch .venv/bin/python bench/bench_trackers.py [--rounds 3] [--epochs 3]
                                                                   [--limit 60000] [--device cpu]
+                                                                  [--threads 1]
 """
 from __future__ import annotations
 
@@ -49,7 +50,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--limit", type=int, default=60000)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args()
+    import torch
+    torch.set_num_threads(args.threads)
     names = list(VARIANTS)
     seconds: dict[str, list[float]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,8 +64,8 @@ def main() -> None:
                 print(f"round {round_ + 1} {name}: {seconds[name][-args.epochs + 1:]}",
                       file=sys.stderr, flush=True)
     base = statistics.median(seconds["none"])
-    print(f"MNIST MLP, {args.limit} training images, {args.device}, median epoch seconds over "
-          f"{args.rounds} rounds x {args.epochs - 1} epochs")
+    print(f"MNIST MLP, {args.limit} training images, {args.device}, {args.threads} thread(s), "
+          f"median epoch seconds over {args.rounds} rounds x {args.epochs - 1} epochs")
     for name in names:
         median = statistics.median(seconds[name])
         print(f"  {name:12s} {median:7.3f} s   x{median / base:.3f}")

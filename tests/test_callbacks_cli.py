@@ -11,22 +11,9 @@ import pytest
 import torch
 import yaml
 
-from conftest import CONFIGS, read_json, sets
+from conftest import CONFIGS, read_json, sets, small_classifier
 
-BASE = {
-    "name": "cb",
-    "seed": 3,
-    "device": "cpu",
-    "data": {"train": {"source": "synthetic", "generator": "classification", "samples": 320,
-                       "features": 6, "classes": 3, "noise": 2.5, "seed": 1}},
-    "model": {"inputs": {"x": [6]},
-              "layers": [{"type": "Dense", "units": 16, "activation": "relu"},
-                         {"type": "Dense", "units": 3, "activation": "softmax"}]},
-    "compile": {"optimizer": {"type": "RMSprop", "learning_rate": 0.01},
-                "loss": "sparse_categorical_crossentropy",
-                "metrics": ["sparse_categorical_accuracy"]},
-    "fit": {"batch_size": 32, "epochs": 4, "validation_split": 0.25, "callbacks": []},
-}
+BASE = small_classifier("cb", epochs=4)
 STEPS = 8  # 240 training samples / 32
 
 

@@ -9,25 +9,11 @@ import json
 import torch
 import yaml
 
-from conftest import sets
+from conftest import sets, small_classifier
 
-BASE = {
-    "name": "events",
-    "seed": 3,
-    "device": "cpu",
-    "data": {"train": {"source": "synthetic", "generator": "classification", "samples": 320,
-                       "features": 6, "classes": 3, "noise": 2.5, "seed": 1}},
-    "model": {"inputs": {"x": [6]},
-              "layers": [{"type": "Dense", "units": 16, "activation": "relu"},
-                         {"type": "Dense", "units": 3, "activation": "softmax"}]},
-    "compile": {"optimizer": {"type": "RMSprop", "learning_rate": 0.01},
-                "loss": "sparse_categorical_crossentropy",
-                "metrics": ["sparse_categorical_accuracy"]},
-    "fit": {"batch_size": 32, "epochs": 2, "validation_split": 0.25,
-            # verbose: "Epoch 1: saved ..." would be on stdout in human mode
-            "callbacks": [{"type": "ModelCheckpoint", "filepath": "ep{epoch}.pt",
-                           "verbose": 1}]},
-}
+# verbose: "Epoch 1: saved ..." would be on stdout in human mode
+BASE = small_classifier("events", callbacks=[{"type": "ModelCheckpoint", "filepath": "ep{epoch}.pt",
+                                              "verbose": 1}])
 
 
 def write_config(workdir):

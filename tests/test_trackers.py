@@ -15,23 +15,10 @@ import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from conftest import sets
+from conftest import sets, small_classifier
 from trainer.engine.state.checkpoint import load_checkpoint
 
-BASE = {
-    "name": "track",
-    "seed": 3,
-    "device": "cpu",
-    "data": {"train": {"source": "synthetic", "generator": "classification", "samples": 320,
-                       "features": 6, "classes": 3, "noise": 2.5, "seed": 1}},
-    "model": {"inputs": {"x": [6]},
-              "layers": [{"type": "Dense", "units": 16, "activation": "relu"},
-                         {"type": "Dense", "units": 3, "activation": "softmax"}]},
-    "compile": {"optimizer": {"type": "RMSprop", "learning_rate": 0.01},
-                "loss": "sparse_categorical_crossentropy",
-                "metrics": ["sparse_categorical_accuracy"]},
-    "fit": {"batch_size": 32, "epochs": 3, "validation_split": 0.25, "callbacks": []},
-}
+BASE = small_classifier("track", epochs=3)
 STEPS = 8  # 240 training samples / 32
 
 # A user callback that stops its own process (once: it leaves a marker) at an epoch's end,
