@@ -7,7 +7,6 @@ batch size and optimizer; trainer and the plain loop also start from the same we
 the same data order. Keras and Lightning are bench-only extras (`pip install .[bench]`)."""
 from __future__ import annotations
 
-import copy
 import os
 import tempfile
 import time

@@ -77,7 +77,7 @@ def fit(
     log_format: str = LogFormatOption,
 ) -> None:
     """Train a model; an interrupted run in the same run dir resumes."""
-    from trainer.engine.session import FitOptions, fit as run_fit
+    from trainer.engine.fit_session import FitOptions, fit as run_fit
     experiment = _load(config, overrides, seed)
     if print_config:
         return _print_resolved(experiment)
@@ -92,16 +92,16 @@ def fit(
     if os.environ.get("RANK", "0") != "0":
         return  # under torchrun, rank 0 reports
     if events:
-        events.emit("completed", state=result.state, run_dir=str(result.run_dir),
+        events.emit("completed", state=result.state.value, run_dir=str(result.run_dir),
                     epochs=result.epochs, logs=result.logs, test=result.test_metrics,
                     already_finished=result.already_finished, exit_code=0)
         return
     if result.already_finished:
-        typer.echo(f"{result.run_dir}: already {result.state.replace('_', ' ')} "
+        typer.echo(f"{result.run_dir}: already {result.state.label} "
                    f"({result.epochs} epochs); nothing to do")
         return
     summary = ", ".join(f"{k}={v:.4f}" for k, v in result.logs.items() if k != "seconds")
-    typer.echo(f"{result.state.replace('_', ' ')} after {result.epochs} epochs: {summary}")
+    typer.echo(f"{result.state.label} after {result.epochs} epochs: {summary}")
     if result.test_metrics:
         typer.echo("test: " + ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items()))
     typer.echo(f"run directory: {result.run_dir}")
@@ -110,11 +110,9 @@ def fit(
 def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: str, device,
             max_time, seed, quiet: bool, log_format: str) -> int:
     """Re-run this fit under torchrun, naming the run dir so that every rank uses the same one."""
-    from trainer.engine.state.rundir import next_free_run_dir
+    from trainer.engine.fit_session import choose_run_dir
     from .launch import torchrun_fit
-    target = Path(run_dir or Path("runs") / experiment.config.name)
-    if resume == "never" and target.exists():
-        target, resume = next_free_run_dir(target), "auto"
+    target, resume = choose_run_dir(experiment, run_dir, resume)
     args = [str(config), "--run-dir", str(target), "--resume", resume]
     args += [a for o in overrides or [] for a in ("--set", o)]
     args += [a for flag, value in (("--device", device), ("--max-time", max_time), ("--seed", seed))
@@ -142,38 +140,18 @@ def evaluate(
     log_format: str = LogFormatOption,
 ) -> None:
     """Loss and metrics of a checkpoint on a data split."""
-    from trainer.engine.errors import ConfigError
-    from trainer.engine.session import evaluate_checkpoint
-    if split not in ("test", "validation", "train"):
-        raise ConfigError(f"--split must be test, validation or train, got '{split}'")
+    from trainer.engine.inference import evaluate_checkpoint
     experiment = _load(config, None) if config else None
-    if data is not None:
-        experiment = _with_test_file(ckpt, experiment, data)
-        split = "test"
     events = json_log()
     if events:
         events.emit("started", checkpoint=str(ckpt), split=split, data=str(data) if data else None)
-    results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device)
+    results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device, test_file=data)
     if events:
         events.emit("completed", checkpoint=str(ckpt), split=split, metrics=results, exit_code=0)
     elif as_json:
         typer.echo(json.dumps(results))
     else:
         typer.echo(" - ".join(f"{k}: {v:.4f}" for k, v in results.items()))
-
-
-def _with_test_file(ckpt: Path, experiment, data: Path):
-    """The experiment with data.test pointing at `data` (format from its suffix)."""
-    from trainer.engine.config import resolve_experiment
-    from trainer.engine.state.checkpoint import load_checkpoint
-    resolved = dict(experiment.resolved if experiment else load_checkpoint(ckpt)["config"])
-    source = {".npz": "npz", ".npy": "npy", ".h5": "hdf5", ".hdf5": "hdf5", ".csv": "csv"}.get(
-        data.suffix.lower(), "npz")
-    test = dict(resolved["data"].get("test") or {})
-    test.update({"source": source, "path": str(data)})
-    test.pop("split", None)
-    resolved["data"] = {**resolved["data"], "test": test}
-    return resolve_experiment(resolved, {})
 
 
 @app.command(epilog=examples(
@@ -188,21 +166,11 @@ def predict(
     device: Optional[str] = typer.Option(None, "--device"),
 ) -> None:
     """Write a checkpoint's predictions for the inputs in a file (format by suffix)."""
-    from trainer.engine.data.prediction_files import SUFFIXES, read_inputs, write_predictions
-    from trainer.engine.components import build_models
-    from trainer.engine.errors import DataError
-    from trainer.engine.session import experiment_from_checkpoint, predict_arrays
-    from trainer.engine.state.checkpoint import load_checkpoint
-    if output.suffix.lower() not in SUFFIXES:
-        raise DataError(f"unsupported output file type '{output.suffix}' (use {', '.join(SUFFIXES)})",
-                        str(output))
-    experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
-    model = next(iter(build_models(experiment).values()))
-    inputs = read_inputs(input, model.input_names)
-    predictions = predict_arrays(ckpt, inputs, batch_size, device)
-    if not isinstance(predictions, dict):
-        predictions = {"predictions": predictions}
-    write_predictions(output, {k: v.numpy() for k, v in predictions.items()})
+    from trainer.engine.data.prediction_files import check_output_file, write_predictions
+    from trainer.engine.inference import predict_file
+    check_output_file(output)
+    predictions = predict_file(ckpt, input, batch_size, device)
+    write_predictions(output, predictions)
     shapes = ", ".join(f"{k} {list(v.shape)}" for k, v in predictions.items())
     typer.echo(f"wrote {output}: {shapes}")
 
@@ -246,15 +214,15 @@ def summary(
     from trainer.engine.components import build_models
     from trainer.engine.errors import ConfigError
     from trainer.engine.graph import summarize
-    from trainer.engine.session import experiment_from_checkpoint
-    from trainer.engine.state.checkpoint import load_checkpoint
+    from trainer.engine.inference import checkpoint_models
     if (config is None) == (ckpt is None):
         raise ConfigError("give either a CONFIG file or --ckpt PATH")
     if ckpt is not None:
-        experiment = experiment_from_checkpoint(load_checkpoint(ckpt))
+        experiment, models = checkpoint_models(ckpt)
     else:
         experiment = _load(config, overrides)
-    for name, model in build_models(experiment).items():
+        models = build_models(experiment)
+    for name, model in models.items():
         typer.echo(f'Model: "{experiment.config.name}"' + (f" / {name}" if name != "model" else ""))
         typer.echo(summarize(model).format())
 

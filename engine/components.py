@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -17,6 +16,7 @@ from .errors import ConfigError
 from .graph import GraphModel, build_model
 from .losses import CompiledLoss
 from .metrics import CompiledMetrics
+from .loop.precision import grad_scaler
 from .optim import TrainOptimizer, build_optimizer
 from .recipe import RECIPES, Recipe
 from .registry import check_arguments, component_search_dirs, split_spec
@@ -80,7 +80,9 @@ def _build_components(experiment: LoadedExperiment, device: torch.device,
     recipe_cls, options = recipe_class(experiment)
     models = recipe_models(experiment, recipe_cls, build_models(experiment))
     main = models[next(iter(models))]
-    data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits, data_state)
+    units = [shape[-1] for shape in main.output_shapes.values() if shape]
+    data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits, data_state,
+                     output_units=units[0] if len(units) == 1 else None)
     check_data_fits(data, main)
     if data.validation is not None and not recipe_cls.implements("test_step"):
         raise experiment.config_error(
@@ -101,19 +103,17 @@ def _build_components(experiment: LoadedExperiment, device: torch.device,
         model.to(device)
     if metrics is not None:
         metrics.to(device)
-    optimizers = build_optimizers(cfg.compile, models)
+    optimizers = build_optimizers(cfg.compile, models, cfg.precision, device)
     missing = [n for n in recipe_cls.optimizer_names if n not in optimizers]
     if missing:
         raise experiment.config_error(
             f"recipe {recipe_cls.__name__} needs an optimizer for {', '.join(missing)} (give "
             f"compile.optimizers: {{model name: optimizer}})", "compile.optimizers")
-    context: dict[str, Any] = {"class_weight": class_weights(cfg.fit.class_weight, data, main, device)}
-    recipe = recipe_cls(models=models, optimizers=optimizers, loss=loss, metrics=metrics,
-                        **options, **_accepted(recipe_cls, context))
+    recipe = recipe_cls(models=models, optimizers=optimizers, loss=loss, metrics=metrics, **options)
     return Components(experiment, models, optimizers, recipe, data, device)
 
 
-RECIPE_CONTEXT = ("models", "optimizers", "loss", "metrics", "class_weight")
+RECIPE_CONTEXT = ("models", "optimizers", "loss", "metrics")
 
 
 def recipe_class(experiment: LoadedExperiment) -> tuple[type, dict[str, Any]]:
@@ -146,50 +146,20 @@ def recipe_models(experiment: LoadedExperiment, recipe_cls: type, models: dict[s
                                    *(n for n in models if n not in recipe_cls.model_names))}
 
 
-def build_optimizers(compile_cfg: Any, models: dict[str, nn.Module]) -> dict[str, TrainOptimizer]:
+def build_optimizers(compile_cfg: Any, models: dict[str, nn.Module], precision: str = "32",
+                     device: torch.device | None = None) -> dict[str, TrainOptimizer]:
     """`compile.optimizers: {name: spec}` gives model `name` its own optimizer; otherwise one
-    `optimizer` updates every model's parameters."""
+    `optimizer` updates every model's parameters. Each gets its fp16 gradient scaler here."""
+    scaler = lambda: grad_scaler(precision, device or torch.device("cpu"))  # noqa: E731
     if compile_cfg.optimizers:
         out = {}
         for name, spec in compile_cfg.optimizers.items():
             if name not in models:
                 raise ConfigError(f"optimizer '{name}' names no model (models: {', '.join(models)})",
                                   f"compile.optimizers.{name}")
-            out[name] = build_optimizer(spec, models[name].parameters(), f"compile.optimizers.{name}")
+            out[name] = build_optimizer(spec, models[name].parameters(),
+                                        f"compile.optimizers.{name}", scaler())
         return out
     params = [p for m in models.values() for p in m.parameters()]
-    return {"optimizer": build_optimizer(compile_cfg.optimizer, params, "compile.optimizer")}
-
-
-def class_weights(spec: Any, data: DataSplits, model: GraphModel, device: torch.device
-                  ) -> torch.Tensor | None:
-    """A weight per class index, on the device. `balanced`: n_samples / (n_classes * count),
-    n_classes counting the classes present in the training labels (scikit-learn's rule)."""
-    if spec is None or data.train is None:
-        return None
-    if len(model.output_names) != 1 or data.train.y is None:
-        raise ConfigError("class_weight needs a single-output model with targets", "fit.class_weight")
-    y = next(iter(data.train.y.values()))
-    labels = y.argmax(-1) if y.ndim > 1 and y.shape[-1] > 1 else np.round(y.reshape(-1))
-    n_classes = model.output_shapes[model.output_names[0]][-1] or int(labels.max()) + 1
-    n_classes = max(n_classes, 2)
-    if spec == "balanced":
-        counts = np.bincount(labels.astype(np.int64), minlength=n_classes).astype(np.float64)
-        present = int((counts > 0).sum())
-        weights = np.where(counts > 0, len(labels) / (present * np.maximum(counts, 1)), 0.0)
-    else:
-        weights = np.ones(n_classes)
-        for cls, w in spec.items():
-            if not 0 <= int(cls) < n_classes:
-                raise ConfigError(f"class {cls} is not a class the output can produce "
-                                  f"(0..{n_classes - 1})", f"fit.class_weight.{cls}")
-            if w < 0:
-                raise ConfigError(f"class weights must be >= 0, got {w}", f"fit.class_weight.{cls}")
-            weights[int(cls)] = w
-    return torch.tensor(weights, dtype=torch.float32, device=device)
-
-
-def _accepted(cls: type, context: dict[str, Any]) -> dict[str, Any]:
-    import inspect
-    params = inspect.signature(cls).parameters
-    return {k: v for k, v in context.items() if k in params}
+    return {"optimizer": build_optimizer(compile_cfg.optimizer, params, "compile.optimizer",
+                                         scaler())}

@@ -4,6 +4,8 @@ Each carries enough context (key path and source line, or file and key) for one 
 """
 from __future__ import annotations
 
+from .state.run_state import RunState
+
 
 class TrainerError(Exception):
     """Base of every error the CLI reports without a traceback."""
@@ -80,10 +82,10 @@ class TrainingDiverged(TrainerError):
     """Loss became NaN/inf: TerminateOnNaN stopped training, or an epoch ended with a
     non-finite loss in the recipe's logs."""
 
-    exit_code = 3
+    exit_code = RunState.DIVERGED.exit_code
 
 
 class TrainingInterrupted(TrainerError):
     """SIGTERM/SIGINT or --max-time: a resumable checkpoint was written."""
 
-    exit_code = 75
+    exit_code = RunState.INTERRUPTED.exit_code

@@ -10,8 +10,8 @@ from typing import Any
 from .errors import TrainerError
 from .runs import RunInfo, read_run
 from .state.atomic import atomic_write
+from .state.rundir import RunDir
 
-CURVES_FILE = "curves.png"
 INSTALL_HINT = "pip install 'trainer[plot]' (or: pip install matplotlib)"
 NOT_CURVES = ("lr", "seconds")
 
@@ -24,16 +24,16 @@ def matplotlib_available() -> bool:
     return True
 
 
-def record_curves(run_dir: Path, log: Any) -> None:
+def record_curves(run_dir: RunDir, log: Any) -> None:
     """At the end of a run, best effort: without matplotlib, or when drawing fails, a note in
     train.log, never a failed run."""
     if not matplotlib_available():
-        log.info(f"{CURVES_FILE} not drawn: matplotlib is not installed ({INSTALL_HINT})")
+        log.info(f"{run_dir.curves.name} not drawn: matplotlib is not installed ({INSTALL_HINT})")
         return
     try:
-        write_run_curves(run_dir)
+        write_run_curves(run_dir.path)
     except Exception as exc:  # noqa: BLE001 - a picture is never worth failing a run for
-        log.warning(f"{CURVES_FILE} not drawn: {type(exc).__name__}: {exc}")
+        log.warning(f"{run_dir.curves.name} not drawn: {type(exc).__name__}: {exc}")
 
 
 def write_run_curves(run_dir: Path) -> Path | None:
@@ -66,7 +66,7 @@ def write_run_curves(run_dir: Path) -> Path | None:
         ax.set_visible(False)
     count = f"{len(epochs)} epoch" + ("s" if len(epochs) != 1 else "")
     figure.suptitle(f"{run.name} ({run.state.replace('_', ' ')}, {count})")
-    path = Path(run_dir) / CURVES_FILE
+    path = RunDir(run_dir).curves
     _save(figure, path)
     return path
 

@@ -3,13 +3,13 @@ differ, the final and best value of each logged quantity with the delta (B - A),
 time, and the environment each ran on (trainer and torch versions, device, precision)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import TrainerError
 from .runs import UNSET, RunInfo, config_differences, read_run
+from .state.rundir import RunDir
 
 ENVIRONMENT_KEYS = ("trainer", "torch", "python", "device", "precision")
 NOT_METRICS = ("seconds",)  # an epoch's time: wall time has it
@@ -89,22 +89,14 @@ def run_environment_of(path: Path) -> dict[str, str]:
     """The environment of the run's latest invocation (its last started/resumed event);
     empty for a run recorded before trainer noted it."""
     environment: dict[str, str] = {}
-    try:
-        lines = (path / "events.jsonl").read_text().splitlines()
-    except OSError:
-        return environment
-    for line in lines:
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(event, dict) and isinstance(event.get("environment"), dict):
+    for event in RunDir(path).read_events():
+        if isinstance(event.get("environment"), dict):
             environment = event["environment"]
     return environment
 
 
 def _read(path: Path) -> RunInfo:
-    if not (path / "status.json").is_file():
+    if not RunDir.is_run(path):
         raise TrainerError(f"{path} is not a run directory (it has no status.json)")
     return read_run(path)
 

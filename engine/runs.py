@@ -1,19 +1,17 @@
-"""`trainer runs`: what the run directories under a folder say about themselves (status.json,
-history.json, config.yaml, events.jsonl): state, epochs, the best monitored value and its
-epoch, wall time, and the config keys whose values differ between the listed runs."""
+"""`trainer runs`: what the run directories under a folder say about themselves (read through
+RunDir): state, epochs, the best monitored value and its epoch, wall time, and the config keys
+whose values differ between the listed runs."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
-
 from .config import keypath
 from .errors import TrainerError
 from .registry import suggest
+from .state.rundir import RunDir
 
 UNSET = object()  # a key one run's config has and another's lacks
 
@@ -57,10 +55,10 @@ def list_runs(directory: Path, sort: str | None = None) -> list[RunInfo]:
     """The runs in `directory` (or `directory` itself when it is a run), with their config
     differences filled in, in `sort` order (see `sort_key`)."""
     directory = Path(directory)
-    if (directory / "status.json").is_file():
+    if RunDir.is_run(directory):
         paths = [directory]
     elif directory.is_dir():
-        paths = sorted(p for p in directory.iterdir() if (p / "status.json").is_file())
+        paths = sorted(p for p in directory.iterdir() if RunDir.is_run(p))
     else:
         paths = []
     runs = [read_run(path) for path in paths]
@@ -74,18 +72,17 @@ def list_runs(directory: Path, sort: str | None = None) -> list[RunInfo]:
 
 
 def read_run(path: Path) -> RunInfo:
-    status = _read_json(path / "status.json")
-    recorded = _read_json(path / "history.json")
-    history = recorded.get("history") if isinstance(recorded.get("history"), dict) else {}
-    epochs = recorded.get("epoch") or []
+    run_dir = RunDir(path)
+    status = run_dir.read_status()
+    history, epochs = run_dir.read_history()
     monitor, best = status.get("monitor"), status.get("best")
     best_epoch = None
     if best is not None and best in history.get(monitor, []):
         row = history[monitor].index(best)
         best_epoch = (epochs[row] if row < len(epochs) else row) + 1
     return RunInfo(path.name, path, status.get("state", "?"), status.get("epoch", 0),
-                   status.get("step"), monitor, best, best_epoch, _wall_seconds(path, history),
-                   history, epochs, _read_yaml(path / "config.yaml"))
+                   status.get("step"), monitor, best, best_epoch, _wall_seconds(run_dir, history),
+                   history, epochs, run_dir.read_config_or_empty())
 
 
 COLUMN_SORTS: dict[str, Callable[[RunInfo], Any]] = {
@@ -130,32 +127,15 @@ def _find_differences(values: list, path: tuple, found: dict[str, list]) -> None
         found[keypath.join(path)] = values
 
 
-def _wall_seconds(path: Path, history: dict[str, list]) -> float | None:
+def _wall_seconds(run_dir: RunDir, history: dict[str, list]) -> float | None:
     """The epochs' own times (history `seconds`); else the span of the run's events."""
     seconds = [s for s in history.get("seconds", []) if isinstance(s, (int, float))]
     if seconds:
         return float(sum(seconds))
     stamps = []
-    try:
-        for line in (path / "events.jsonl").read_text().splitlines():
-            stamp = datetime.strptime(json.loads(line)["time"], "%Y-%m-%dT%H:%M:%S%z")
-            stamps.append(stamp.timestamp())
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    for event in run_dir.read_events():
+        try:
+            stamps.append(datetime.strptime(event["time"], "%Y-%m-%dT%H:%M:%S%z").timestamp())
+        except (ValueError, KeyError, TypeError):
+            pass
     return max(stamps) - min(stamps) if len(stamps) > 1 else None
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}

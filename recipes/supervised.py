@@ -12,12 +12,10 @@ from trainer.engine.recipe import Recipe
 
 
 class Supervised(Recipe):
-    def __init__(self, models, optimizers, loss=None, metrics=None,
-                 class_weight: torch.Tensor | None = None):
+    def __init__(self, models, optimizers, loss=None, metrics=None):
         super().__init__(models, optimizers, loss, metrics)
         if loss is None:
             raise ConfigError("the supervised recipe needs a loss", "compile.loss")
-        self.class_weight = class_weight  # [num_classes] on the device, or None
         # Decided once: a model without regularisers adds nothing to each step's loss.
         self.penalty = (self.model.regularization_loss
                         if getattr(self.model, "has_regularization", False) else None)
@@ -25,12 +23,11 @@ class Supervised(Recipe):
     def train_step(self, batch: Any) -> Mapping[str, torch.Tensor]:
         x, y, sample_weight = batch
         y_pred = self.model(x)
-        weight = self.training_weights(y, sample_weight)
-        loss, output_losses = self.loss(y, y_pred, weight)
+        loss, output_losses = self.loss(y, y_pred, sample_weight)
         total = self.with_penalty(loss)
         self.minimize(total, self.optimizer)
         self.apply_constraints()
-        self.metrics.update(y, y_pred, weight, total, output_losses, _batch_size(x))
+        self.metrics.update(y, y_pred, sample_weight, total, output_losses, _batch_size(x))
         return self.metrics.logs()
 
     def test_step(self, batch: Any) -> Mapping[str, torch.Tensor]:
@@ -52,14 +49,6 @@ class Supervised(Recipe):
         constrain = getattr(self.model, "apply_constraints", None)
         if constrain is not None:
             constrain()
-
-    def training_weights(self, y: Any, sample_weight: torch.Tensor | None) -> torch.Tensor | None:
-        """sample_weight x class_weight[label] (Keras multiplies neither; we multiply both)."""
-        if self.class_weight is None:
-            return sample_weight
-        labels = y.argmax(dim=-1) if y.dim() > 1 and y.shape[-1] > 1 else y.reshape(-1)
-        weight = self.class_weight[labels.long()]
-        return weight if sample_weight is None else weight * sample_weight
 
 
 def _batch_size(x: Any) -> int:

@@ -1,5 +1,7 @@
-"""Shared fixtures: run the `trainer` CLI in-process (fast) or as a real process (signals,
-kills, exit codes), inside a temporary working directory."""
+"""Shared fixtures and helpers: run the `trainer` CLI in-process (fast) or as a real process
+(signals, kills, exit codes), inside a temporary working directory; write configs.
+
+Subprocess timeouts (HANG_TIMEOUT) only catch hangs: a busy machine must never trip them."""
 from __future__ import annotations
 
 import json
@@ -8,9 +10,11 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
+import yaml
 from typer.testing import CliRunner
 
 from trainer.cli.main import app
@@ -18,6 +22,7 @@ from trainer.cli.main import app
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
 TRAINER = [sys.executable, "-m", "trainer.cli.main"]
+HANG_TIMEOUT = 1800  # seconds: far beyond any test's run on a loaded 2-core machine
 
 # Two cores: keep torch from oversubscribing when pytest and a child process both run.
 torch.set_num_threads(1)
@@ -44,13 +49,16 @@ def workdir(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def cli(workdir):
-    """`cli("fit", "configs/mnist.yaml", "--set", "fit.epochs=1")` -> Result (in-process)."""
-    runner = CliRunner()
+@pytest.fixture(scope="module")
+def cli_runner() -> CliRunner:
+    return CliRunner()
 
+
+@pytest.fixture
+def cli(workdir, cli_runner):
+    """`cli("fit", "configs/mnist.yaml", "--set", "fit.epochs=1")` -> Result (in-process)."""
     def run(*args: str) -> Result:
-        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+        result = cli_runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
         return Result(result.exit_code, result.stdout, result.stderr)
     return run
 
@@ -58,30 +66,11 @@ def cli(workdir):
 @pytest.fixture
 def trainer_process(workdir):
     """Run `trainer ...` as a separate process; returns the CompletedProcess-like Result."""
-    def run(*args: str, timeout: float = 300, env: dict | None = None) -> Result:
+    def run(*args: str, timeout: float = HANG_TIMEOUT, env: dict | None = None) -> Result:
         proc = subprocess.run([*TRAINER, *map(str, args)], capture_output=True, text=True,
                               timeout=timeout, env={**os.environ, **(env or {})}, cwd=workdir)
         return Result(proc.returncode, proc.stdout, proc.stderr)
     return run
-
-
-def small_classifier(name: str, **fit) -> dict:
-    """A config that trains in about a second: 6 features, 3 synthetic classes, 320 samples
-    (a quarter held out for validation), 8 steps of 32 per epoch; `fit` keys override."""
-    return {
-        "name": name,
-        "seed": 3,
-        "device": "cpu",
-        "data": {"train": {"source": "synthetic", "generator": "classification", "samples": 320,
-                           "features": 6, "classes": 3, "noise": 2.5, "seed": 1}},
-        "model": {"inputs": {"x": [6]},
-                  "layers": [{"type": "Dense", "units": 16, "activation": "relu"},
-                             {"type": "Dense", "units": 3, "activation": "softmax"}]},
-        "compile": {"optimizer": {"type": "RMSprop", "learning_rate": 0.01},
-                    "loss": "sparse_categorical_crossentropy",
-                    "metrics": ["sparse_categorical_accuracy"]},
-        "fit": {"batch_size": 32, "epochs": 2, "validation_split": 0.25, "callbacks": [], **fit},
-    }
 
 
 def sets(*overrides: str) -> list[str]:
@@ -91,3 +80,10 @@ def sets(*overrides: str) -> list[str]:
 
 def read_json(path: Path):
     return json.loads(Path(path).read_text())
+
+
+def write_config(folder: Path, config: dict[str, Any], name: str = "experiment.yaml") -> Path:
+    """The one way tests write an experiment file: `config` as YAML in `folder`."""
+    path = Path(folder) / name
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path

@@ -9,21 +9,9 @@ import json
 import numpy as np
 import pytest
 import torch
-import yaml
 
-from conftest import CONFIGS, read_json, sets, small_classifier
-
-BASE = small_classifier("cb", epochs=4)
-STEPS = 8  # 240 training samples / 32
-
-
-def write_config(workdir, callbacks, **fit):
-    config = json.loads(json.dumps(BASE))
-    config["fit"]["callbacks"] = callbacks
-    config["fit"].update(fit)
-    path = workdir / "cb.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+from conftest import CONFIGS, read_json, sets
+from support_callbacks import STEPS, class_interrupt, write_config
 
 
 def test_model_checkpoint_template_keep_and_batch_frequency(cli, workdir):
@@ -61,16 +49,21 @@ def test_model_checkpoint_unknown_template_field_names_the_key(cli, workdir):
     assert "fit.callbacks[0].filepath" in result.stderr and "val_f1" in result.stderr
 
 
-class_interrupt = '''
-import os
-from trainer.engine.callbacks import Callback
 
-class InterruptAfter(Callback):
-    """Asks the loop to stop (as SIGTERM does) after the epoch named by $INTERRUPT_AFTER."""
-    def on_epoch_end(self, epoch, logs=None):
-        if str(epoch) == os.environ.get("INTERRUPT_AFTER"):
-            self.loop.request_interrupt("test")
-'''
+
+def test_a_user_callback_sees_the_loop_as_a_training_context(cli, workdir):
+    (workdir / "probe.py").write_text(
+        "from trainer.engine.callbacks import Callback\n"
+        "from trainer.engine.callbacks.context import TrainingContext\n"
+        "class Probe(Callback):\n"
+        "    def on_epoch_end(self, epoch, logs=None):\n"
+        "        p = self.loop.progress\n"
+        "        assert isinstance(self.loop, TrainingContext)\n"
+        "        (self.loop.run_dir.path / 'probe.txt').write_text(\n"
+        "            f'{epoch} {p.epoch} {p.global_step} {sorted(p.history)[0]} {self.loop.is_main}')\n")
+    assert cli("fit", write_config(workdir, ["probe.py:Probe"])).exit_code == 0
+    epoch, done, step, first_key, main = (workdir / "runs/cb/probe.txt").read_text().split()
+    assert (epoch, done, first_key, main) == ("3", "4", "loss", "True") and int(step) == 4 * STEPS
 
 
 def test_csv_logger_separator_and_append_on_resume_without_duplicates(cli, workdir, monkeypatch):

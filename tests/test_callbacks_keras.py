@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import random
-from pathlib import Path
-from types import SimpleNamespace
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -18,47 +16,18 @@ import torch  # noqa: E402
 
 from trainer.engine.callbacks import build_callbacks  # noqa: E402
 from trainer.engine.errors import ConfigError  # noqa: E402
-from trainer.engine.optim.base import TrainOptimizer  # noqa: E402
+from trainer.engine.callbacks.context import TrainingContext  # noqa: E402
+
+from doubles import StubContext  # noqa: E402
 
 LR = 0.01
 
 
-class FakeLoop:
-    """What a callback sees of the fit loop: the model, its optimizer, stop_training."""
-
-    def __init__(self, run_dir: Path | None = None):
-        self.model = torch.nn.Linear(1, 1)
-        optimizer = TrainOptimizer(torch.optim.SGD(self.model.parameters(), lr=LR), None)
-        self.recipe = SimpleNamespace(models={"model": self.model},
-                                      optimizers={"optimizer": optimizer})
-        self.main_model = "model"
-        self.stop_training = False
-        self.diverged_at: str | None = None
-        self.run_dir = SimpleNamespace(checkpoints=run_dir)
-        self.experiment = SimpleNamespace(config_error=lambda message, key: ConfigError(message, key))
-
-    @property
-    def lr(self) -> float:
-        return self.recipe.optimizers["optimizer"].lr
-
-    def metric_direction(self, name: str) -> str | None:
-        base = name.removeprefix("val_")
-        return "down" if base == "loss" else "up" if base == "accuracy" else None
-
-    def diverged(self, message: str) -> None:
-        self.diverged_at = message
-        self.stop_training = True
-
-    def warn(self, message: str) -> None:
-        pass
-
-    note = warn
-
-    def save_checkpoint(self, path: Path, weights_only: bool = False) -> None:
-        Path(path).touch()
+def test_the_stub_satisfies_the_callback_context():
+    assert isinstance(StubContext(), TrainingContext)
 
 
-def ours(name: str, loop: FakeLoop, **args):
+def ours(name: str, loop: StubContext, **args):
     callback = build_callbacks([{"type": name, **args}])[0]
     callback.set_loop(loop)
     return callback
@@ -107,7 +76,7 @@ def run_early_stopping(sequence: list[float], args: dict) -> tuple[tuple, tuple]
     values = [1 - v for v in sequence] if monitor == "val_accuracy" else sequence
     model = keras_model()
     theirs = keras_callback("EarlyStopping", model, **args)
-    loop = FakeLoop()
+    loop = StubContext()
     mine = ours("EarlyStopping", loop, **args)
     theirs.on_train_begin()
     mine.on_train_begin()
@@ -123,7 +92,7 @@ def run_early_stopping(sequence: list[float], args: dict) -> tuple[tuple, tuple]
                 for p in loop.model.parameters():
                     p.fill_(epoch)
             mine.on_epoch_end(epoch, {monitor: value})
-            our_stop = epoch if loop.stop_training else None
+            our_stop = epoch if loop.stopped else None
     theirs.on_train_end()
     mine.on_train_end()
     keras_weights = model.get_weights()[0].item()
@@ -165,7 +134,7 @@ def test_reduce_lr_on_plateau_matches_keras(args):
         values = [1 - v for v in sequence] if monitor == "val_accuracy" else sequence
         model = keras_model()
         theirs = keras_callback("ReduceLROnPlateau", model, **args)
-        loop = FakeLoop()
+        loop = StubContext()
         mine = ours("ReduceLROnPlateau", loop, **args)
         theirs.on_train_begin()
         mine.on_train_begin()
@@ -190,7 +159,7 @@ def test_learning_rate_scheduler_matches_keras(tmp_path):
         exec((tmp_path / "schedules.py").read_text(), namespace)
         model = keras_model()
         theirs = keras_callback("LearningRateScheduler", model, schedule=namespace[function])
-        loop = FakeLoop()
+        loop = StubContext()
         mine = ours("LearningRateScheduler", loop, schedule=f"{tmp_path}/schedules.py:{function}")
         for epoch in range(6):
             theirs.on_epoch_begin(epoch)
@@ -202,7 +171,7 @@ def test_learning_rate_scheduler_matches_keras(tmp_path):
 
 def test_learning_rate_scheduler_is_not_applied_twice_in_a_resumed_epoch(tmp_path):
     (tmp_path / "s.py").write_text("def halve(epoch, lr):\n    return lr / 2\n")
-    loop = FakeLoop()
+    loop = StubContext()
     mine = ours("LearningRateScheduler", loop, schedule=f"{tmp_path}/s.py:halve")
     mine.on_epoch_begin(0)
     state = mine.state_dict()
@@ -227,7 +196,7 @@ def test_model_checkpoint_save_best_only_saves_the_epochs_keras_saves(tmp_path, 
         theirs = keras_callback("ModelCheckpoint", model, save_best_only=True,
                                 save_weights_only=True,
                                 filepath=str(keras_dir / "{epoch:02d}.weights.h5"), **mode_args)
-        loop = FakeLoop(our_dir)
+        loop = StubContext(our_dir)
         mine = ours("ModelCheckpoint", loop, save_best_only=True,
                     filepath="{epoch:02d}.pt", **mode_args)
         for epoch, value in enumerate(values):
@@ -244,19 +213,19 @@ def test_terminate_on_nan_stops_at_the_batch_keras_stops_at():
     losses = [1.0, 0.5, float("nan"), 0.3]
     model = keras_model()
     theirs = keras_callback("TerminateOnNaN", model)
-    loop = FakeLoop()
+    loop = StubContext()
     mine = ours("TerminateOnNaN", loop)
     keras_stop = our_stop = None
     for batch, loss in enumerate(losses):
         theirs.on_train_batch_end(batch, {"loss": loss})
         mine.on_train_batch_end(batch, {"loss": torch.tensor(loss)})
         keras_stop = batch if model.stop_training and keras_stop is None else keras_stop
-        our_stop = batch if loop.stop_training and our_stop is None else our_stop
+        our_stop = batch if loop.stopped and our_stop is None else our_stop
     assert our_stop == keras_stop == 2
     assert "invalid loss nan" in loop.diverged_at
 
 
 def test_mode_auto_with_an_unknown_direction_is_a_config_error():
     with pytest.raises(ConfigError, match="mode: min or mode: max") as error:
-        ours("EarlyStopping", FakeLoop(), monitor="val_f1")
+        ours("EarlyStopping", StubContext(), monitor="val_f1")
     assert error.value.key_path == "fit.callbacks[0].monitor"

@@ -11,8 +11,8 @@ import time
 import h5py
 import numpy as np
 
-from conftest import TRAINER, read_json, sets
-from test_callbacks_cli import class_interrupt, write_config
+from conftest import HANG_TIMEOUT, TRAINER, read_json, sets
+from support_callbacks import class_interrupt, write_config
 
 
 def interrupted_run(cli, workdir, callbacks=()):
@@ -36,7 +36,7 @@ def test_a_live_run_dir_is_locked_exit_4_with_the_pid(cli, workdir):
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as owner:
         try:
             status = workdir / "runs/cb/status.json"
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + HANG_TIMEOUT
             while not status.is_file():
                 assert owner.poll() is None and time.monotonic() < deadline
                 time.sleep(0.05)

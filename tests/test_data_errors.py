@@ -6,7 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from test_data_support import blobs, experiment, fit, write_config
+from conftest import write_config
+from support_data import blobs, experiment, fit
 
 
 def _fails(cli, workdir, config: dict, *expected: str) -> str:

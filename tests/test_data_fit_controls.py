@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 
-from conftest import read_json
-from test_data_support import blobs, experiment, fit, write_config
+from conftest import read_json, write_config
+from support_data import blobs, experiment, fit
 from trainer.engine.data import epoch_plan
 
 

@@ -8,8 +8,8 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import read_json
-from test_data_support import blobs, experiment, fit, write_config
+from conftest import read_json, write_config
+from support_data import blobs, experiment, fit
 from trainer.engine.config import resolve_experiment
 from trainer.engine.data import load_data
 

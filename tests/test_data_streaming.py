@@ -10,8 +10,8 @@ import h5py
 import numpy as np
 import torch
 
-from conftest import read_json
-from test_data_support import blobs, experiment, fit, write_config
+from conftest import HANG_TIMEOUT, read_json, write_config
+from support_data import blobs, experiment, fit
 from trainer.engine.config import resolve_experiment
 from trainer.engine.data import DeviceBatches, StreamBatches, load_data, make_batches
 
@@ -127,7 +127,7 @@ def test_training_from_a_file_larger_than_the_budget_stays_near_the_budget(workd
                         fit={"epochs": 1, "batch_size": 256, "validation_split": 0.1})
     (workdir / "peak.py").write_text(PEAK_SCRIPT)
     proc = subprocess.run([sys.executable, "peak.py", str(write_config(workdir, config))],
-                          capture_output=True, text=True, cwd=workdir, timeout=300)
+                          capture_output=True, text=True, cwd=workdir, timeout=HANG_TIMEOUT)
     code, growth = proc.stdout.split()[-2:]
     assert code == "0", proc.stdout + proc.stderr
     assert int(growth) < budget + margin, f"peak grew by {int(growth) / 2**20:.0f} MiB"

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from test_data_support import blobs, experiment, fit, write_config
+from conftest import write_config
+from support_data import blobs, experiment, fit
 from trainer.engine.config import resolve_experiment
 from trainer.engine.data import load_data
 

@@ -56,3 +56,24 @@ def test_checkpoint_from_two_ranks_resumes_in_one_process(trainer_process, cli, 
     assert cli("fit", CONFIGS / "mnist.yaml", *sets(*RUN), "--device", "cpu",
                "--run-dir", workdir / "single").exit_code == 0
     assert_same_history(history(workdir / "run"), history(workdir / "single"))
+
+
+THRESHOLD_METRICS = ("compile.metrics=[{type: Precision, thresholds: [0.3, 0.7]}, "
+                     "{type: Recall, thresholds: [0.2, 0.5, 0.8]}, "
+                     "{type: AUC, num_thresholds: 50}, {type: F1Score, average: macro}, "
+                     "{type: MeanIoU, num_classes: 10, sparse_y_true: false, sparse_y_pred: false}]")
+
+
+def test_threshold_metrics_reduce_like_one_process(trainer_process, cli, workdir):
+    """Thresholds and index tables are configuration, not state: two ranks must leave them
+    alone and log what one process logs on the same global batches."""
+    overrides = [*RUN, "fit.epochs=1", "compile.loss=categorical_crossentropy",
+                 "data.transforms.y=[{one_hot: 10}]", THRESHOLD_METRICS]
+    args = ["fit", CONFIGS / "mnist.yaml", *sets(*overrides), "--device", "cpu"]
+    ddp = trainer_process(*args, "--run-dir", workdir / "ddp", "--nproc-per-node", "2")
+    assert ddp.exit_code == 0, ddp.output
+    assert cli(*args, "--run-dir", workdir / "single").exit_code == 0
+    got, expected = history(workdir / "ddp"), history(workdir / "single")
+    assert {"precision_1", "recall_2", "auc", "f1_score", "mean_io_u",
+            "val_precision_1"} <= set(expected)
+    assert_same_history(got, expected)

@@ -8,7 +8,7 @@ import os
 import torch
 
 from conftest import read_json
-from test_callbacks_cli import write_config
+from support_callbacks import write_config
 
 
 def test_run_dir_that_cannot_be_created_exit_2_nothing_written(cli, workdir):

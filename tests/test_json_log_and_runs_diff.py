@@ -3,23 +3,24 @@ and nothing else on stdout for fit, evaluate and validate, errors included; `tra
 diff` puts two runs side by side."""
 from __future__ import annotations
 
+import copy
 import csv
 import json
 
 import torch
-import yaml
 
-from conftest import sets, small_classifier
-
-# verbose: "Epoch 1: saved ..." would be on stdout in human mode
-BASE = small_classifier("events", callbacks=[{"type": "ModelCheckpoint", "filepath": "ep{epoch}.pt",
-                                              "verbose": 1}])
-
+import conftest
+from conftest import sets
+from support_callbacks import BASE as SMALL_CLASSIFIER, class_interrupt
 
 def write_config(workdir):
-    path = workdir / "events.yaml"
-    path.write_text(yaml.safe_dump(BASE))
-    return path
+    """events.yaml: the small classifier for 2 epochs with a verbose ModelCheckpoint, whose
+    "Epoch 1: saved ..." line would be on stdout in human mode."""
+    config = copy.deepcopy(SMALL_CLASSIFIER)
+    config["name"] = "events"
+    config["fit"].update(epochs=2, callbacks=[{"type": "ModelCheckpoint",
+                                               "filepath": "ep{epoch}.pt", "verbose": 1}])
+    return conftest.write_config(workdir, config, "events.yaml")
 
 
 def events_of(stdout: str) -> list[dict]:
@@ -64,18 +65,14 @@ def test_json_log_errors_interrupts_and_other_commands(cli, workdir, monkeypatch
     assert "epochz" in typo.stderr  # the human line is still on stderr
 
     monkeypatch.setenv("TRAINER_LOG_FORMAT", "json")
-    (workdir / "stop.py").write_text(
-        "import os, signal\nfrom pathlib import Path\nfrom trainer.engine.callbacks import Callback\n"
-        "class Stop(Callback):\n"
-        "    def on_epoch_end(self, epoch, logs=None):\n"
-        "        if not Path('stopped').exists():\n"
-        "            Path('stopped').touch()\n"
-        "            os.kill(os.getpid(), signal.SIGTERM)\n")
-    stop = sets("fit.callbacks=[stop.py:Stop]")
+    (workdir / "interrupt.py").write_text(class_interrupt)
+    stop = sets("fit.callbacks=[interrupt.py:InterruptAfter]")
+    monkeypatch.setenv("INTERRUPT_AFTER", "0")
     stopped = cli("fit", config, *stop)
     assert stopped.exit_code == 75
     last = events_of(stopped.stdout)[-1]
     assert last["event"] == "interrupted" and last["exit_code"] == 75
+    monkeypatch.delenv("INTERRUPT_AFTER")
     resumed = events_of(cli("fit", config, *stop).stdout)
     assert resumed[0]["event"] == "started" and resumed[0]["resumed"] is True
     assert resumed[0]["epoch"] == 1 and resumed[-1]["event"] == "completed"

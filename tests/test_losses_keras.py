@@ -2,7 +2,6 @@
 without sample weights; user losses and bad names fail the way a user expects."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 

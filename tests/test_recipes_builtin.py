@@ -132,7 +132,7 @@ class KillSwitch(Callback):
     """kill -9 this process after global step $KILL_AT_STEP (no clean shutdown at all)."""
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.loop.global_step == int(os.environ.get("KILL_AT_STEP", "-1")):
+        if self.loop.progress.global_step == int(os.environ.get("KILL_AT_STEP", "-1")):
             os.kill(os.getpid(), signal.SIGKILL)
 '''
 

@@ -8,7 +8,7 @@ import shutil
 
 import yaml
 
-from conftest import CONFIGS, read_json, sets
+from conftest import CONFIGS, read_json, sets, write_config
 
 REGRESSION = {
     "name": "my_step",
@@ -23,15 +23,13 @@ REGRESSION = {
 }
 
 
-def write_config(folder, recipe, **changes) -> str:
-    config = {**REGRESSION, "recipe": recipe, **changes}
-    (folder / "exp.yaml").write_text(yaml.safe_dump(config))
-    return str(folder / "exp.yaml")
+def write_recipe_config(folder, recipe, **changes) -> str:
+    return str(write_config(folder, {**REGRESSION, "recipe": recipe, **changes}, "exp.yaml"))
 
 
 def test_user_recipe_from_a_file_path_trains_validates_and_evaluates(cli, workdir):
     shutil.copy(CONFIGS / "recipes" / "my_step.py", workdir / "my_step.py")
-    config = write_config(workdir, {"type": "my_step.py:MyStep", "l1": 0.001})
+    config = write_recipe_config(workdir, {"type": "my_step.py:MyStep", "l1": 0.001})
     result = cli("fit", config)
     assert result.exit_code == 0, result.output
     run = workdir / "runs" / "my_step"
@@ -52,7 +50,7 @@ def test_recipe_file_next_to_the_config_gets_recipe_args(cli, workdir):
     folder = workdir / "experiments"
     folder.mkdir()
     shutil.copy(CONFIGS / "recipes" / "my_step.py", folder / "my_step.py")
-    config = write_config(folder, "my_step.py:MyStep", recipe_args={"l1": 0.0})
+    config = write_recipe_config(folder, "my_step.py:MyStep", recipe_args={"l1": 0.0})
     assert cli("fit", config).exit_code == 0
     history = read_json(workdir / "runs" / "my_step" / "history.json")["history"]
     assert history["l1_penalty"] == [0.0, 0.0, 0.0]
@@ -86,7 +84,7 @@ class NotARecipe:
 
 def test_step_returning_a_non_mapping_names_the_recipe(cli, workdir):
     (workdir / "broken.py").write_text(BROKEN)
-    result = cli("fit", write_config(workdir, "broken.py:ReturnsTensor", fit={"epochs": 1}))
+    result = cli("fit", write_recipe_config(workdir, "broken.py:ReturnsTensor", fit={"epochs": 1}))
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert result.stderr.startswith("error: recipe ReturnsTensor.train_step returned Tensor; "
@@ -96,7 +94,7 @@ def test_step_returning_a_non_mapping_names_the_recipe(cli, workdir):
 
 def test_non_finite_loss_stops_as_diverged_naming_the_recipe(cli, workdir):
     (workdir / "broken.py").write_text(BROKEN)
-    result = cli("fit", write_config(workdir, "broken.py:ReturnsNaN", fit={"epochs": 3}))
+    result = cli("fit", write_recipe_config(workdir, "broken.py:ReturnsNaN", fit={"epochs": 3}))
     assert result.exit_code == 3, result.output
     assert "Traceback" not in result.output
     assert "recipe ReturnsNaN.train_step returned a non-finite loss (loss=nan) in epoch 1" \
@@ -108,9 +106,12 @@ def test_non_finite_loss_stops_as_diverged_naming_the_recipe(cli, workdir):
 def test_recipe_config_mistakes_fail_before_anything_is_written(cli, workdir):
     (workdir / "broken.py").write_text(BROKEN)
     shutil.copy(CONFIGS / "recipes" / "my_step.py", workdir / "my_step.py")
+    written = workdir / write_recipe_config(workdir, {"type": "my_step.py:MyStep", "l2": 0.1})
+    l2_line = 1 + next(i for i, line in enumerate(written.read_text().splitlines())
+                       if "l2:" in line)
     cases = [
-        ({"type": "my_step.py:MyStep", "l2": 0.1}, "exp.yaml:27): unknown argument 'l2' for "
-         "recipe MyStep; accepted: l1"),
+        ({"type": "my_step.py:MyStep", "l2": 0.1}, f"exp.yaml:{l2_line}): unknown argument 'l2' "
+         "for recipe MyStep; accepted: l1"),
         ("broken.py:NotARecipe", "'broken.py:NotARecipe' is not a recipe"),
         ("nope.py:MyStep", "file 'nope.py' not found"),
         ("gann", "unknown recipe 'gann' (did you mean 'gan'?)"),
@@ -118,7 +119,7 @@ def test_recipe_config_mistakes_fail_before_anything_is_written(cli, workdir):
         ("broken.py:ReturnsTensor", "recipe ReturnsTensor has no test_step, so it cannot validate"),
     ]
     for recipe, expected in cases:
-        result = cli("fit", write_config(workdir, recipe))
+        result = cli("fit", write_recipe_config(workdir, recipe))
         assert result.exit_code == 2, (recipe, result.output)
         assert expected in result.stderr and "Traceback" not in result.output, result.stderr
         assert not (workdir / "runs").exists()

@@ -4,21 +4,21 @@ against history.csv -- fresh runs, SIGTERM and resume, divergence, kill -9 and r
 unreachable tracking server."""
 from __future__ import annotations
 
+import copy
 import csv
-import json
 import signal
 
 import mlflow
 import pytest
 import torch
-import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from conftest import sets, small_classifier
+import conftest
+from conftest import sets
+from support_callbacks import BASE as SMALL_CLASSIFIER
 from trainer.engine.state.checkpoint import load_checkpoint
 
-BASE = small_classifier("track", epochs=3)
 STEPS = 8  # 240 training samples / 32
 
 # A user callback that stops its own process (once: it leaves a marker) at an epoch's end,
@@ -46,15 +46,14 @@ def store(tmp_path_factory):
 
 
 def write_config(workdir, callbacks=(), mlflow_settings=None, **fit):
-    config = json.loads(json.dumps(BASE))
-    config["fit"]["callbacks"] = list(callbacks)
-    config["fit"].update(fit)
+    """track.yaml: the small classifier, 3 epochs, with these callbacks and MLflow settings."""
+    config = copy.deepcopy(SMALL_CLASSIFIER)
+    config["name"] = "track"
+    config["fit"].update({"epochs": 3, "callbacks": list(callbacks), **fit})
     if mlflow_settings is not None:
         config["loggers"] = {"mlflow": mlflow_settings}
     (workdir / "signal_at.py").write_text(SIGNAL_AT_EPOCH_END)
-    path = workdir / "track.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return conftest.write_config(workdir, config, "track.yaml")
 
 
 def history_csv(run_dir):

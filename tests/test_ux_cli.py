@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import CONFIGS, sets
+from conftest import CONFIGS, HANG_TIMEOUT, sets
 from trainer.cli.main import app
 from trainer.engine.config import load_experiment
 from trainer.engine.templates import TEMPLATES
@@ -40,6 +40,20 @@ def test_init_template_validates_and_trains_one_step(cli, workdir, template):
     assert result.exit_code == 0, result.output
     name = config["name"]
     assert (workdir / "runs" / name / "checkpoints/last.pt").is_file()
+
+
+# Templates that teach the same experiment as a shipped config (with more comments).
+TEMPLATE_TWINS = {"mnist": "mnist", "mnist_cnn": "mnist_cnn", "multi_io": "multi_io",
+                  "gan": "gan_mnist"}
+
+
+@pytest.mark.parametrize("template", sorted(TEMPLATE_TWINS))
+def test_a_template_is_the_same_experiment_as_its_shipped_config(cli, workdir, template):
+    assert cli("init", "--template", template).exit_code == 0
+    ours = cli("fit", f"{template}.yaml", "--print-config")
+    shipped = cli("fit", CONFIGS / f"{TEMPLATE_TWINS[template]}.yaml", "--print-config")
+    assert ours.exit_code == shipped.exit_code == 0
+    assert ours.stdout == shipped.stdout  # the same resolved config, hash line included
 
 
 def test_init_refuses_to_overwrite_and_suggests_templates(cli, workdir):
@@ -135,7 +149,7 @@ def test_shell_completion_script_for_bash(workdir):
     # Typer detects the shell it is called from, as in a user's bash session (`; true` keeps
     # bash from exec-replacing itself, so it stays the parent process).
     result = subprocess.run(["bash", "-c", f"'{trainer}' --show-completion; true"],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=HANG_TIMEOUT)
     assert result.returncode == 0, result.stderr
     assert "_TRAINER_COMPLETE=complete_bash" in result.stdout
     assert "complete -o default -F _trainer_completion trainer" in result.stdout

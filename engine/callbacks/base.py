@@ -1,8 +1,9 @@
 """Callback base class, the list that fires them, and the monitor logic Keras's
 EarlyStopping / ModelCheckpoint / ReduceLROnPlateau share.
 
-A callback sees the running fit through `self.loop` (models, recipe, optimizers,
-`stop_training`, the run directory) once `set_loop` has been called."""
+A callback sees the running fit through `self.loop`, a TrainingContext (context.py: the run
+directory, whether this process writes, the recipe and its models, the training progress,
+saving a checkpoint, requesting a stop, warnings) once `set_loop` has been called."""
 from __future__ import annotations
 
 import operator
@@ -12,6 +13,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..registry import Registry
+from .context import TrainingContext
 
 CALLBACKS = Registry("callback")
 
@@ -22,7 +24,7 @@ _LEGACY_BATCH_HOOKS = {"on_train_batch_begin": "on_batch_begin",
 
 
 class Callback:
-    loop: Any = None
+    loop: TrainingContext | None = None
     key_path = "fit.callbacks"  # set by build_callbacks to this callback's place in the config
     uses_batch_hooks = True     # False: skip this instance's batch hooks (e.g. save_freq epoch)
     verbose = 0
@@ -33,14 +35,14 @@ class Callback:
         if self.verbose:
             print(message, flush=True)
 
-    def set_loop(self, loop: Any) -> None:
+    def set_loop(self, loop: TrainingContext) -> None:
         self.loop = loop
 
     def config_error(self, message: str, argument: str = "") -> ConfigError:
         """A ConfigError pointing at this callback (or one of its arguments) in the YAML."""
         key_path = f"{self.key_path}.{argument}" if argument else self.key_path
         if self.loop is not None:
-            return self.loop.experiment.config_error(message, key_path)
+            return self.loop.config_error(message, key_path)
         return ConfigError(message, key_path)
 
     @property
@@ -103,7 +105,7 @@ class CallbackList:
         self._batch = {hook: [getattr(c, hook) for c in self.callbacks if _overrides(c, hook)]
                        for hook in _BATCH_HOOKS}
 
-    def set_loop(self, loop: Any) -> None:
+    def set_loop(self, loop: TrainingContext) -> None:
         for callback in self.callbacks:
             callback.set_loop(loop)
 
@@ -160,7 +162,7 @@ class MonitorCallback(Callback):
         self.min_delta = abs(min_delta)
         self.monitor_op = None
 
-    def set_loop(self, loop: Any) -> None:
+    def set_loop(self, loop: TrainingContext) -> None:
         super().set_loop(loop)
         self._set_monitor_op()
 

@@ -23,7 +23,7 @@ class CSVLogger(Callback):
 
     def on_train_begin(self, logs=None):
         path = self._path()
-        if path is None or not self.append or self.loop.resumed or not path.is_file():
+        if path is None or not self.append or self.loop.progress.resumed or not path.is_file():
             return
         # A new run appending to a file from an earlier run keeps that file's rows.
         rows = list(csv.reader(io.StringIO(path.read_text()), delimiter=self.separator))
@@ -33,7 +33,7 @@ class CSVLogger(Callback):
         path = self._path()
         if path is None or not self.loop.is_main:
             return
-        history, epochs = self.loop.history, self.loop.epochs_done
+        history, epochs = self.loop.progress.history, self.loop.progress.epochs_done
         keys = list(history)
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=self.separator, lineterminator="\n")

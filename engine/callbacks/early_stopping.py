@@ -47,7 +47,7 @@ class EarlyStopping(MonitorCallback):
             return
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
-            self.loop.stop_training = True
+            self.loop.request_stop()
             self.say(f"Epoch {epoch + 1}: early stopping")
 
     def on_train_end(self, logs=None):

@@ -63,19 +63,21 @@ class JsonEvents(Callback):
 
     uses_batch_hooks = False
 
-    def __init__(self, log: JsonLog):
+    def __init__(self, log: JsonLog, config_hash: str):
         self.log = log
+        self.config_hash = config_hash
 
     def on_train_begin(self, logs=None):
-        loop = self.loop
-        self.log.emit("started", run_dir=str(loop.run_dir.path), resumed=loop.resumed,
-                      epoch=loop.epoch, step=loop.step, epochs=loop.cfg.fit.epochs,
-                      steps_per_epoch=loop.steps_per_epoch, config_hash=loop.experiment.hash)
+        loop, progress = self.loop, self.loop.progress
+        self.log.emit("started", run_dir=str(loop.run_dir.path), resumed=progress.resumed,
+                      epoch=progress.epoch, step=progress.step, epochs=loop.epochs,
+                      steps_per_epoch=loop.steps_per_epoch, config_hash=self.config_hash)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.log.emit("epoch", epoch=epoch, epochs=self.loop.cfg.fit.epochs,
-                      step=self.loop.global_step, logs=dict(logs or {}))
+        self.log.emit("epoch", epoch=epoch, epochs=self.loop.epochs,
+                      step=self.loop.progress.global_step, logs=dict(logs or {}))
 
     def on_checkpoint(self, path, logs=None):
-        self.log.emit("checkpoint", path=str(path), epoch=self.loop.epoch, step=self.loop.step,
-                      global_step=self.loop.global_step)
+        progress = self.loop.progress
+        self.log.emit("checkpoint", path=str(path), epoch=progress.epoch, step=progress.step,
+                      global_step=progress.global_step)

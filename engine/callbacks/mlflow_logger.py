@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..config.keypath import flatten
-from ..environment import run_environment
 from ..errors import ConfigError
 from .base import Callback
 
@@ -25,20 +24,20 @@ INSTALL_HINT = "the MLflow logger needs mlflow: pip install 'trainer[mlflow]'"
 # MLflow's final run status for each way a fit ends.
 MLFLOW_STATUS = {"completed": "FINISHED", "early_stopped": "FINISHED", "diverged": "FAILED",
                  "failed": "FAILED", "interrupted": "KILLED"}
-ARTIFACTS = ("config.yaml", "history.csv", "curves.png", "model.weights.h5")
 NOT_PARAMS = ("device", "loggers")  # may differ between invocations of one run
 PARAM_VALUE_LIMIT = 6000            # MLflow's limit on a param's length
 BATCH_LIMIT = 100                   # params (or metrics) per log_batch call
 
 
-def mlflow_logger(settings: Any) -> "MLflowLogger | None":
+def mlflow_logger(settings: Any, experiment: Any, environment: dict[str, str]
+                  ) -> "MLflowLogger | None":
     """The logger for the config's `loggers` section, or None when MLflow is not configured."""
     mlflow = getattr(settings, "mlflow", None) if settings is not None else None
     if mlflow is None:
         return None
     if importlib.util.find_spec("mlflow") is None:
         raise ConfigError(INSTALL_HINT, "loggers.mlflow")
-    return MLflowLogger(mlflow)
+    return MLflowLogger(mlflow, experiment.resolved, experiment.hash, environment)
 
 
 def _refused(exc: Exception) -> bool:
@@ -120,8 +119,12 @@ class MLflowLogger(Callback):
 
     uses_batch_hooks = False
 
-    def __init__(self, settings: Any):
+    def __init__(self, settings: Any, config: dict[str, Any], config_hash: str,
+                 environment: dict[str, str]):
         self.settings = settings
+        self.config = config            # the resolved config: the run's params
+        self.config_hash = config_hash
+        self.environment = environment  # versions, device, precision: tags
         self.run_id: str | None = None
         self.run_uid: str | None = None   # tags the MLflow run before its id reaches a checkpoint
         self.sent_steps: dict[str, set[int]] = {}
@@ -135,15 +138,15 @@ class MLflowLogger(Callback):
 
     # --- hooks: each only queues calls -----------------------------------------------------
     def on_train_begin(self, logs=None):
-        loop = self.loop
-        resumed = loop.resumed and self.run_uid is not None
+        progress = self.loop.progress
+        resumed = progress.resumed and self.run_uid is not None
         self.run_uid = self.run_uid or uuid.uuid4().hex
         self.calls = BackgroundCalls(self._connect, self._warn, _refused)
         self.calls.submit(lambda client: self._open_run(client, resumed))
         self.calls.submit(self._log_config)
-        if loop.resumed:  # send what the checkpoint has and the MLflow run lacks
-            history = {k: list(v) for k, v in loop.history.items()}
-            epochs = list(loop.epochs_done)
+        if progress.resumed:  # send what the checkpoint has and the MLflow run lacks
+            history = {k: list(v) for k, v in progress.history.items()}
+            epochs = list(progress.epochs_done)
             self.calls.submit(lambda client: self._catch_up(client, history, epochs))
 
     def on_epoch_end(self, epoch, logs=None):
@@ -158,8 +161,9 @@ class MLflowLogger(Callback):
     def on_run_end(self, state, logs=None):
         if self.calls is None:
             return
-        run_dir = self.loop.run_dir.path
-        files = [run_dir / name for name in ARTIFACTS if (run_dir / name).is_file()]
+        run_dir = self.loop.run_dir
+        files = [path for path in (run_dir.config, run_dir.history_csv, run_dir.curves,
+                                   run_dir.weights) if path.is_file()]
         self.calls.submit(lambda client: self._finish(client, files, MLFLOW_STATUS[state]))
         left = self.calls.close(self.settings.flush_timeout)
         self.calls = None
@@ -195,13 +199,12 @@ class MLflowLogger(Callback):
         return client.create_experiment(name, artifact_location=location)
 
     def _tags(self) -> dict[str, str]:
-        loop = self.loop
-        environment = run_environment(loop.device, loop.cfg.precision)
+        environment = self.environment
         return {"trainer.version": environment["trainer"], "torch.version": environment["torch"],
                 "python.version": environment["python"], "trainer.device": environment["device"],
                 "trainer.precision": environment["precision"],
-                "trainer.config_hash": loop.experiment.hash,
-                "trainer.run_dir": str(loop.run_dir.path.resolve()),
+                "trainer.config_hash": self.config_hash,
+                "trainer.run_dir": str(self.loop.run_dir.path.resolve()),
                 "trainer.run_uid": self.run_uid, **self.settings.tags}
 
     def _open_run(self, client: Any, resumed: bool) -> None:
@@ -222,7 +225,7 @@ class MLflowLogger(Callback):
         """Params may be logged again with the same value (a resume), never changed."""
         from mlflow.entities import Param
         params = [Param(re.sub(r"\[(\d+)\]", r".\1", key), str(value)[:PARAM_VALUE_LIMIT])
-                  for key, value in flatten(self.loop.experiment.resolved).items()
+                  for key, value in flatten(self.config).items()
                   if key.split(".")[0].split("[")[0] not in NOT_PARAMS]
         for start in range(0, len(params), BATCH_LIMIT):
             client.log_batch(self.run_id, params=params[start:start + BATCH_LIMIT])

@@ -22,7 +22,7 @@ class EpochLines(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        self.stream.write(f"Epoch {epoch + 1}/{self.loop.cfg.fit.epochs} - "
+        self.stream.write(f"Epoch {epoch + 1}/{self.loop.epochs} - "
                           f"{logs.get('seconds', 0):.1f}s - {format_logs(logs)}\n")
         self.stream.flush()
 
@@ -36,8 +36,8 @@ class ProgressBar(EpochLines):
 
     def on_epoch_begin(self, epoch, logs=None):
         from tqdm import tqdm
-        self.bar = tqdm(total=self.loop.steps_per_epoch, initial=self.loop.step, file=self.stream,
-                        desc=f"Epoch {epoch + 1}/{self.loop.cfg.fit.epochs}", unit="step",
+        self.bar = tqdm(total=self.loop.steps_per_epoch, initial=self.loop.progress.step,
+                        file=self.stream, desc=f"Epoch {epoch + 1}/{self.loop.epochs}", unit="step",
                         dynamic_ncols=True, leave=False)
         self._next_refresh = time.monotonic() + self.refresh_seconds
 

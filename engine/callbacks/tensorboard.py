@@ -78,8 +78,9 @@ class TensorBoard(Callback):
     def on_train_begin(self, logs=None):
         if not self.loop.is_main:
             return
-        if self.loop.resumed:
-            drop_events_after(self.root, self.loop.epoch, self.loop.global_step)
+        progress = self.loop.progress
+        if progress.resumed:
+            drop_events_after(self.root, progress.epoch, progress.global_step)
             return
         if self.write_hparams:
             self._log_hparams()
@@ -87,7 +88,7 @@ class TensorBoard(Callback):
             self._log_graph()
 
     def on_train_batch_end(self, batch, logs=None):
-        step = self.loop.global_step
+        step = self.loop.progress.global_step
         if step % self.update_freq or not self.loop.is_main:
             return
         writer = self._writer("train")
@@ -164,10 +165,12 @@ class TensorBoard(Callback):
     def _log_hparams(self) -> None:
         """The flattened resolved config as the HParams plugin's session, with the epoch
         metrics of both writers as its metrics."""
-        hparams = {k: v for k, v in flatten(self.loop.experiment.resolved).items()
+        config = self.loop.run_dir.read_config() or {}  # the resolved config the run started with
+        hparams = {k: v for k, v in flatten(config).items()
                    if isinstance(v, (int, float, str, bool))}
         metrics = [("train", "epoch_loss")]
-        if self.loop.val_batches is not None:
+        if (config.get("data") or {}).get("validation") or \
+                (config.get("fit") or {}).get("validation_split"):
             metrics.append(("validation", "epoch_loss"))
         writer = self._writer("")
         for summary in hparams_summaries(hparams, metrics):

@@ -173,6 +173,16 @@ class Experiment(Section):
     loggers: Optional[LoggersConfig] = Field(
         None, description="experiment trackers (MLflow); changing them does not change the run")
 
+    def batch_size_for(self, purpose: str) -> int:
+        """The one place the batch-size fallbacks are resolved: train is fit.batch_size;
+        validation fit.validation_batch_size; evaluate (the test split) evaluate.batch_size;
+        predict predict.batch_size, then evaluate.batch_size; each falling back to
+        fit.batch_size."""
+        chain = {"train": (), "validation": (self.fit.validation_batch_size,),
+                 "evaluate": (self.evaluate.batch_size,),
+                 "predict": (self.predict.batch_size, self.evaluate.batch_size)}[purpose]
+        return next((size for size in chain if size), self.fit.batch_size)
+
     @field_validator("precision", mode="before")
     @classmethod
     def _precision_as_text(cls, value: Any) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 import h5py
 import numpy as np
@@ -51,12 +50,19 @@ def _pick(arrays: dict[str, np.ndarray], input_names: list[str], origin: str) ->
                     f"{', '.join(arrays) or 'none'}", origin)
 
 
+def check_output_file(path: Path) -> None:
+    """Refuse an output suffix predict cannot write, before any work is done."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise DataError(f"unsupported output file type '{suffix}' (use {', '.join(SUFFIXES)})",
+                        str(path))
+
+
 def write_predictions(path: Path, predictions: dict[str, np.ndarray]) -> None:
     """One array per model output; a single output is stored as `predictions`."""
     path = Path(path)
+    check_output_file(path)
     suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise DataError(f"unsupported output file type '{suffix}' (use {', '.join(SUFFIXES)})", str(path))
     if suffix in (".npy", ".csv") and len(predictions) != 1:
         raise DataError(f"{suffix} holds one array but the model has {len(predictions)} outputs; "
                         f"use .npz or .h5", str(path))

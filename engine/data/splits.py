@@ -1,6 +1,6 @@
 """The train / validation / test splits of an experiment: loaded, cut (`validation_split`),
 transforms fitted on the training part only, then applied (eagerly in memory, lazily for
-streamed HDF5)."""
+streamed HDF5), and `class_weight` turned into the training split's sample weights."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import ConfigError, DataError
 from .arrays import ArraySplit
 from .budget import memory_budget
+from .class_weights import class_weight_table, weigh_samples
 from .transforms.pipelines import DataTransforms
 from .sources import load_split
 from .sources.hdf5_stream import StreamSplit
@@ -31,8 +32,9 @@ class DataSplits:
 
 def load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names: list[str],
               which: tuple[str, ...] = ("train", "validation", "test"),
-              state: dict[str, Any] | None = None) -> DataSplits:
-    """`state` (a checkpoint's `data` entry) supplies fitted statistics instead of the train split."""
+              state: dict[str, Any] | None = None, output_units: int | None = None) -> DataSplits:
+    """`state` (a checkpoint's `data` entry) supplies fitted statistics instead of the train
+    split. `output_units`: the single output's last dimension, the classes `class_weight` knows."""
     transforms = DataTransforms(data_cfg.transforms, input_names, output_names)
     if state:
         transforms.load_state_dict(state.get("transforms", {}))
@@ -58,8 +60,14 @@ def load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names:
         train, validation = train.slice(0, cut), train.slice(cut)
     test = load("test") if "test" in which else None
     transforms.fit(train)
-    return DataSplits(*(_transformed(s, transforms) for s in
-                        (train if "train" in which else None, validation, test)),
+    train = _transformed(train if "train" in which else None, transforms)
+    if train is not None and fit_cfg.class_weight is not None:
+        table = class_weight_table(fit_cfg.class_weight, train.y, output_units)
+        if isinstance(train, StreamSplit):
+            train.class_weights = table
+        else:
+            train = weigh_samples(train, table)
+    return DataSplits(train, _transformed(validation, transforms), _transformed(test, transforms),
                       transforms, data_cfg.allow_nan)
 
 

@@ -1,9 +1,11 @@
 """torch.distributed for `trainer fit` under torchrun: detect the environment, start the process
-group (nccl on CUDA, gloo on CPU), and the few collectives the loop needs: summing metric
+group (nccl on CUDA, gloo on CPU), and the few collectives the loop needs: reducing metric
 states so logged values are global, and agreeing on host-side flags (stop, interrupt).
 
-Metric states are sums (totals, counts, confusion counts), so summing them across ranks gives
-exactly the single-process state for the same global batches."""
+Each metric declares its states and how they combine (`Metric.add_state(..., reduction=)`:
+totals, counts and confusion counts are sums), so reducing them across ranks gives exactly the
+single-process state for the same global batches. Configuration buffers (thresholds) are left
+alone."""
 from __future__ import annotations
 
 import contextlib
@@ -62,35 +64,49 @@ def shutdown_distributed(context: DistContext) -> None:
         dist.destroy_process_group()
 
 
-def sum_metric_states(modules: dict[str, nn.Module], context: DistContext) -> None:
-    """All-reduce (sum) every metric buffer in place: afterwards each rank holds the global state."""
+_REDUCE_OPS = {"sum": dist.ReduceOp.SUM, "max": dist.ReduceOp.MAX, "min": dist.ReduceOp.MIN}
+
+
+def metric_states(modules: dict[str, nn.Module]) -> list[tuple[torch.Tensor, str]]:
+    """Every declared state of every metric inside `modules`, with its reduction."""
+    return [(getattr(metric, name), reduction)
+            for module in modules.values() for metric in module.modules()
+            for name, reduction in getattr(metric, "state_reductions", {}).items()]
+
+
+def reduce_metric_states(modules: dict[str, nn.Module], context: DistContext) -> None:
+    """All-reduce every metric state in place with its declared reduction (one collective per
+    kind of reduction): afterwards each rank holds the global state."""
     if not context.enabled:
         return
-    buffers = [b for module in modules.values() for b in module.buffers()]
-    if buffers:
-        flat = torch.cat([b.reshape(-1).to(torch.float64) for b in buffers])
-        dist.all_reduce(flat)
+    states = metric_states(modules)
+    for reduction, op in _REDUCE_OPS.items():
+        group = [state for state, wanted in states if wanted == reduction]
+        if not group:
+            continue
+        flat = torch.cat([state.reshape(-1).to(torch.float64) for state in group])
+        dist.all_reduce(flat, op=op)
         offset = 0
-        for b in buffers:
-            b.copy_(flat[offset: offset + b.numel()].reshape(b.shape))
-            offset += b.numel()
+        for state in group:
+            state.copy_(flat[offset: offset + state.numel()].reshape(state.shape))
+            offset += state.numel()
 
 
 @contextlib.contextmanager
 def global_metric_state(modules: dict[str, nn.Module], context: DistContext) -> Iterator[None]:
-    """Inside: every rank's metric buffers hold the global (summed) state. Afterwards each rank
-    gets its own partial sums back, so later reductions do not count anything twice."""
+    """Inside: every rank's metric states hold the global state. Afterwards each rank gets its
+    own partial state back, so later reductions do not count anything twice."""
     if not context.enabled:
         yield
         return
-    buffers = [b for module in modules.values() for b in module.buffers()]
-    local = [b.clone() for b in buffers]
-    sum_metric_states(modules, context)
+    states = [state for state, _ in metric_states(modules)]
+    local = [state.clone() for state in states]
+    reduce_metric_states(modules, context)
     try:
         yield
     finally:
-        for buffer, saved in zip(buffers, local):
-            buffer.copy_(saved)
+        for state, saved in zip(states, local):
+            state.copy_(saved)
 
 
 def from_main(value, context: DistContext):

@@ -1,5 +1,6 @@
 """The fit loop: epochs of recipe train steps, validation, callbacks, and the full training
-state it can checkpoint and restore mid-epoch.
+state it can checkpoint and restore mid-epoch. Where training stands is a TrainingProgress;
+when to stop resumably is the StopPolicy's decision; the run's files are the RunRecord's.
 
 Per step the loop does no host/device synchronisation: logs are lazily-read tensors, the step
 counter is a Python int, and the interrupt check reads a host flag. `--max-time` is decided
@@ -11,60 +12,52 @@ from pathlib import Path
 from typing import Any
 
 from ..callbacks import Callback, CallbackList
+from ..callbacks.base import MonitorCallback
 from ..data import DeviceBatches, epoch_plan, make_batches
-from ..errors import TrainingDiverged, TrainingInterrupted
+from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from ..state.checkpoint import save_checkpoint
 from ..state.rng import capture_rng, restore_rng
-from .distributed import (SINGLE, DistContext, ShardedBatches, any_rank, global_metric_state,
-                          sum_metric_states)
+from ..state.run_record import RunRecord
+from .distributed import (SINGLE, DistContext, ShardedBatches, global_metric_state,
+                          reduce_metric_states)
 from .evaluate import evaluate_batches
-from .precision import autocast, grad_scaler
+from .precision import autocast
+from .progress import TrainingProgress
 from .step_logs import check_finite_losses, check_step_logs, read_step_logs
-
-
-# Under torchrun, how often the ranks agree on a pending SIGTERM/SIGINT (one small collective).
-INTERRUPT_CHECK_STEPS = 10
+from .stop_policy import StopPolicy
 
 
 class FitLoop:
-    def __init__(self, components: Any, callbacks: list[Callback], run_dir: Any,
-                 max_seconds: float | None = None, log: Any = None,
-                 started: float | None = None, dist: DistContext = SINGLE):
+    """Satisfies TrainingContext (engine/callbacks/context.py), the face callbacks see."""
+
+    def __init__(self, components: Any, callbacks: list[Callback], record: RunRecord,
+                 stop: StopPolicy, dist: DistContext = SINGLE):
         self.components = components
         self.experiment = components.experiment
         self.cfg = self.experiment.config
         self.recipe = components.recipe
         self.device = components.device
-        self.run_dir = run_dir
+        self.record = record
+        self.run_dir = record.dir
         self.main_model = components.main_model
-        self.max_seconds = max_seconds
-        self.log = log
+        self.stop = stop
         self.dist = dist
         fit = self.cfg.fit
         self.train_batches = self.batches(components.data.train, fit.batch_size, fit.shuffle)
         self.val_batches = None
         if components.data.validation is not None:
             self.val_batches = self.batches(components.data.validation,
-                                            fit.validation_batch_size or fit.batch_size)
+                                            self.cfg.batch_size_for("validation"))
+        self.epochs = fit.epochs
         self.steps_per_epoch = fit.steps_per_epoch or len(self.train_batches)
-        for optimizer in self.recipe.optimizers.values():
-            optimizer.scaler = grad_scaler(self.cfg.precision, self.device)
-        # Training state (what a checkpoint holds besides components).
-        self.epoch = 0            # epoch in progress (0-based)
-        self.step = 0             # steps completed in that epoch
-        self.global_step = 0
-        self.history: dict[str, list] = {}
-        self.epochs_done: list[int] = []
+        self.progress = TrainingProgress()
         self.train_logs: Any = {}  # the latest step's logs in the epoch in progress
-        self.elapsed = 0.0        # training seconds over all invocations
-        self.stop_training = False
-        self.outcome: str | None = None  # set once training has ended
-        self.resumed = False
-        self.interrupt_reason: str | None = None
         self._divergence: str | None = None
-        self._started = time.monotonic() if started is None else started
+        self._clock = time.monotonic()  # time not yet added to the progress
         self.callbacks = CallbackList([*self.recipe.callbacks(), *callbacks])
         self.callbacks.set_loop(self)  # may raise ConfigError: before anything is written
+        self.monitor = next((c for c in self.callbacks.callbacks
+                             if isinstance(c, MonitorCallback)), None)
 
     @property
     def is_main(self) -> bool:
@@ -76,21 +69,22 @@ class FitLoop:
         batches = make_batches(split, batch_size, self.device, shuffle=shuffle, seed=self.cfg.seed)
         return ShardedBatches(batches, self.dist) if self.dist.enabled else batches
 
-    # --- what callbacks and the CLI call -------------------------------------------------
-    def request_interrupt(self, reason: str) -> None:
-        self.interrupt_reason = reason
+    # --- TrainingContext: what callbacks call ------------------------------------------
+    def request_stop(self) -> None:
+        self.progress.stop_requested = True
 
     def diverged(self, message: str) -> None:
         self._divergence = message
-        self.stop_training = True
+        self.progress.stop_requested = True
 
     def warn(self, message: str) -> None:
-        if self.log:
-            self.log.warning(message)
+        self.record.log.warning(message)
 
     def note(self, message: str) -> None:
-        if self.log:
-            self.log.info(message)
+        self.record.log.info(message)
+
+    def config_error(self, message: str, key_path: str) -> ConfigError:
+        return self.experiment.config_error(message, key_path)
 
     def metric_direction(self, name: str) -> str | None:
         base = name.removeprefix("val_")
@@ -102,52 +96,76 @@ class FitLoop:
                 return metric.direction
         return None
 
+    def best_monitored(self) -> dict[str, Any]:
+        """{"monitor": name, "best": value} for status.json and `trainer runs`: the first
+        monitoring callback's quantity and direction, else val_loss (or loss), lower is better."""
+        history = self.progress.history
+        if self.monitor is not None:
+            monitor, better = self.monitor.monitor, self.monitor.monitor_op
+        else:
+            monitor = "val_loss" if "val_loss" in history else "loss"
+            better = lambda a, b: a < b  # noqa: E731
+        best = None
+        for value in (v for v in history.get(monitor, []) if v is not None):
+            if best is None or better(value, best):
+                best = value
+        return {"monitor": monitor, "best": best}
+
+    def position(self) -> dict[str, Any]:
+        """Where the run stands, for status.json."""
+        return {"epoch": self.progress.epoch, "step": self.progress.global_step,
+                **self.best_monitored()}
+
     # --- the loop ------------------------------------------------------------------------
     def run(self) -> str:
         """Train to the end; return 'completed' or 'early_stopped'. Raises TrainingInterrupted
         (checkpoint written) or TrainingDiverged."""
-        epochs = self.cfg.fit.epochs
+        progress = self.progress
         for model in self.recipe.models.values():
             model.train()
+        self.record.started("resumed" if progress.resumed else "started", progress.epoch,
+                            progress.step, round(self.stop.seconds_since_start(), 3))
         self.callbacks.on_train_begin()
-        while self.epoch < epochs and not self.stop_training:
+        while progress.epoch < self.epochs and not progress.stop_requested:
             self._run_epoch()
-        self.outcome = "early_stopped" if self.stop_training and self.epoch < epochs else "completed"
-        self.callbacks.on_train_end(self._last_logs())
-        return self.outcome
+        progress.outcome = ("early_stopped" if progress.stop_requested and
+                            progress.epoch < self.epochs else "completed")
+        self.callbacks.on_train_end(progress.last_logs())
+        return progress.outcome
 
     def _run_epoch(self) -> None:
-        epoch_start = time.monotonic()
-        epoch, resumed_at = self.epoch, self.step
+        progress = self.progress
+        invocation_start = self._clock = time.monotonic()
+        epoch, resumed_at = progress.epoch, progress.step
         self.callbacks.on_epoch_begin(epoch)
-        if self.step == 0:
+        if progress.step == 0:
             self.recipe.reset_metrics()
             self.train_logs = {}
-        data_pass, pass_offset, steps = epoch_plan(self.epoch, self.cfg.fit.steps_per_epoch,
+        data_pass, pass_offset, steps = epoch_plan(epoch, self.cfg.fit.steps_per_epoch,
                                                    len(self.train_batches))
-        batches = self.train_batches.epoch(data_pass, pass_offset + self.step)
+        batches = self.train_batches.epoch(data_pass, pass_offset + progress.step)
         precision = autocast(self.cfg.precision, self.device)
         batch_begin = self.callbacks.on_train_batch_begin
         batch_end = self.callbacks.on_train_batch_end
         every = self.cfg.fit.checkpoint_every
-        while self.step < steps:
+        while progress.step < steps:
             batch = next(batches, None)
             if batch is None:
                 break
-            batch_begin(self.step)
+            batch_begin(progress.step)
             with precision:
                 logs = self.train_logs = self.recipe.train_step(batch)
             check_step_logs(logs, self.recipe, "train_step")
-            self.step += 1
-            self.global_step += 1
-            batch_end(self.step - 1, logs)
+            progress.advance_step()
+            batch_end(progress.step - 1, logs)
             if self._divergence:
                 raise TrainingDiverged(self._divergence)
-            if every and self.global_step % every == 0:
+            if every and progress.global_step % every == 0:
+                self._account_time()
                 self.save_checkpoint(self.run_dir.last_checkpoint)
-            if self._interrupt_agreed():
+            if self.stop.stop_now(progress.global_step):
                 self._interrupt()
-        sum_metric_states(self.recipe.metric_modules(), self.dist)
+        reduce_metric_states(self.recipe.metric_modules(), self.dist)
         # After a resume that landed after the epoch's last step, these are the saved logs.
         epoch_logs = read_step_logs(self.train_logs, self.recipe, "train_step")
         check_finite_losses(epoch_logs, self.recipe, "train_step", f"in epoch {epoch + 1}")
@@ -155,26 +173,31 @@ class FitLoop:
             val_logs = self.evaluate(self.val_batches, self.cfg.fit.validation_steps)
             epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
         epoch_logs["lr"] = self.recipe.optimizers[next(iter(self.recipe.optimizers))].lr
-        seconds = time.monotonic() - epoch_start
-        self.elapsed += seconds
-        epoch_logs["seconds"] = round(seconds, 3)
-        self._record(epoch_logs)
+        self._account_time()
+        # An epoch's seconds: its wall time over every invocation that worked on it.
+        epoch_logs["seconds"] = round(progress.epoch_seconds, 3)
+        this_invocation = time.monotonic() - invocation_start
         # From here the epoch counts as done: a checkpoint written by a callback continues
         # with the next epoch.
-        self.epoch += 1
-        self.step = 0
+        progress.record_epoch(epoch_logs)
         self.callbacks.on_epoch_end(epoch, epoch_logs)
         if self._divergence:
             raise TrainingDiverged(self._divergence)
+        self.record.epoch_ended(epoch, epoch_logs, self.position(), progress.history,
+                                progress.epochs_done, self.history_params())
         self.save_checkpoint(self.run_dir.last_checkpoint)
-        # --max-time is decided here only, so every invocation completes at least one epoch.
-        # Estimate a full epoch from this one (which may have started mid-way after a resume).
-        estimate = seconds * self.steps_per_epoch / max(self.steps_per_epoch - resumed_at, 1)
-        stop = bool(self.interrupt_reason or self._out_of_time(estimate))
-        if self.epoch < self.cfg.fit.epochs and not self.stop_training and \
-                any_rank(stop, self.dist, self.device):
-            self.interrupt_reason = self.interrupt_reason or "interrupted on another rank"
+        # Estimate a full epoch from this invocation's part of it (a resume may start mid-way).
+        estimate = this_invocation * self.steps_per_epoch / max(self.steps_per_epoch - resumed_at, 1)
+        if progress.epoch < self.epochs and not progress.stop_requested and \
+                self.stop.stop_after_epoch(estimate):
             self._interrupt(checkpointed=True)
+
+    def _account_time(self) -> None:
+        """Add the time since the last account to the epoch's seconds and the elapsed time
+        (before a mid-epoch checkpoint, so the epoch's time so far travels with it)."""
+        now = time.monotonic()
+        self.progress.add_time(now - self._clock)
+        self._clock = now
 
     def evaluate(self, batches: DeviceBatches, max_steps: int | None = None) -> dict[str, float]:
         for model in self.recipe.models.values():
@@ -182,51 +205,25 @@ class FitLoop:
         try:
             logs = evaluate_batches(
                 self.recipe, batches, self.callbacks, self.cfg.precision, self.device, max_steps,
-                before_results=lambda: sum_metric_states(self.recipe.metric_modules(), self.dist))
+                before_results=lambda: reduce_metric_states(self.recipe.metric_modules(), self.dist))
         finally:
             for model in self.recipe.models.values():
                 model.train()
         return logs
 
-    def _record(self, logs: dict[str, float]) -> None:
-        for key in logs:
-            self.history.setdefault(key, [None] * len(self.epochs_done))
-        for key, values in self.history.items():
-            values.append(logs.get(key))
-        self.epochs_done.append(self.epoch)
-
-    def _last_logs(self) -> dict[str, float]:
-        return {k: v[-1] for k, v in self.history.items() if v and v[-1] is not None}
-
-    def seconds_since_start(self) -> float:
-        return time.monotonic() - self._started
-
-    def _out_of_time(self, next_epoch_seconds: float) -> bool:
-        if self.max_seconds is None:
-            return False
-        if self.seconds_since_start() + next_epoch_seconds > self.max_seconds:
-            self.interrupt_reason = self.interrupt_reason or "--max-time reached"
-            return True
-        return False
-
-    def _interrupt_agreed(self) -> bool:
-        """Alone: whether a signal arrived. Under torchrun the ranks agree every
-        INTERRUPT_CHECK_STEPS steps, so all of them checkpoint and stop at the same step."""
-        if not self.dist.enabled:
-            return self.interrupt_reason is not None
-        if self.global_step % INTERRUPT_CHECK_STEPS:
-            return False
-        if any_rank(self.interrupt_reason is not None, self.dist, self.device):
-            self.interrupt_reason = self.interrupt_reason or "interrupted on another rank"
-            return True
-        return False
+    def history_params(self) -> dict[str, Any]:
+        """history.json's `params`, as Keras's History records them."""
+        return {"epochs": self.epochs, "steps": self.steps_per_epoch,
+                "batch_size": self.cfg.fit.batch_size}
 
     def _interrupt(self, checkpointed: bool = False) -> None:
         if not checkpointed:
+            self._account_time()
             self.save_checkpoint(self.run_dir.last_checkpoint)
-        where = f"epoch {self.epoch + 1}, step {self.step}" if self.step else \
-            f"the end of epoch {self.epoch}"
-        raise TrainingInterrupted(f"{self.interrupt_reason}: checkpoint written at {where}")
+        progress = self.progress
+        where = f"epoch {progress.epoch + 1}, step {progress.step}" if progress.step else \
+            f"the end of epoch {progress.epoch}"
+        raise TrainingInterrupted(f"{self.stop.reason}: checkpoint written at {where}")
 
     # --- training state ------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -240,10 +237,7 @@ class FitLoop:
             "metrics": {n: m.state_dict() for n, m in recipe.metric_modules().items()},
             "recipe": recipe.state_dict(),
             "callbacks": self.callbacks.state_dict(),
-            "loop": {"epoch": self.epoch, "step": self.step, "global_step": self.global_step,
-                     "history": self.history, "epochs_done": self.epochs_done,
-                     "train_logs": self._train_logs_now(), "elapsed": self.elapsed,
-                     "stop_training": self.stop_training, "outcome": self.outcome},
+            "loop": {**self.progress.state_dict(), "train_logs": self._train_logs_now()},
             "rng": capture_rng(),
             "data": self.components.data.state_dict(),
         }
@@ -263,16 +257,9 @@ class FitLoop:
             recipe.reset_metrics()
         recipe.load_state_dict(state["recipe"])
         self.callbacks.load_state_dict(state["callbacks"])
-        loop = state["loop"]
-        self.epoch, self.step, self.global_step = loop["epoch"], loop["step"], loop["global_step"]
-        self.history = {k: list(v) for k, v in loop["history"].items()}
-        self.epochs_done = list(loop["epochs_done"])
-        self.train_logs = dict(loop["train_logs"])
-        self.elapsed = loop["elapsed"]
-        self.stop_training = loop["stop_training"]
-        self.outcome = loop["outcome"]
+        self.progress.load_state_dict(state["loop"])
+        self.train_logs = dict(state["loop"]["train_logs"])
         restore_rng(state["rng"])
-        self.resumed = True
 
     def _identity(self) -> dict[str, Any]:
         """What every checkpoint says about the run: its resolved config, the config's hash,
@@ -283,17 +270,18 @@ class FitLoop:
 
     def _train_logs_now(self) -> dict[str, float]:
         """Mid-epoch, the current train logs as numbers (read from the metric state)."""
-        if not self.step:
+        if not self.progress.step:
             return {}
         return read_step_logs(self.train_logs, self.recipe, "train_step")
 
     def save_checkpoint(self, path: Path, weights_only: bool = False) -> None:
-        """Called on every rank (a mid-epoch state sums the ranks' metrics); rank 0 writes."""
+        """Called on every rank (a mid-epoch state reduces the ranks' metrics); rank 0 writes."""
         if weights_only:
             state = {**self._identity(),
                      "models": {n: m.state_dict() for n, m in self.recipe.models.items()}}
         else:
-            with global_metric_state(self.recipe.metric_modules(), self.dist if self.step else SINGLE):
+            partial = self.dist if self.progress.step else SINGLE
+            with global_metric_state(self.recipe.metric_modules(), partial):
                 state = self.state_dict()
         if self.is_main:
             save_checkpoint(path, state)

@@ -1,7 +1,9 @@
 """Metric base class, Mean / Sum / MeanMetricWrapper, and the metric catalogue.
 
 A metric is an nn.Module whose state lives in buffers, so `.to(device)` moves it and
-`state_dict()` checkpoints a partial epoch. `update_state` runs on the device without host
+`state_dict()` checkpoints a partial epoch. Each state declares how ranks combine it under
+torchrun (`reduction`: sum, max or min); other buffers (thresholds, index tables) are
+configuration and are never reduced. `update_state` runs on the device without host
 syncs; `result()` returns a tensor and is the only place a value is computed. Weighting follows
 Keras's `reduce_to_samplewise_values`: values are first averaged to one per sample.
 """
@@ -19,6 +21,7 @@ from ..losses.base import align_ranks
 from ..registry import Registry
 
 METRICS = Registry("metric")
+STATE_REDUCTIONS = ("sum", "max", "min")
 
 
 class Metric(nn.Module):
@@ -28,13 +31,22 @@ class Metric(nn.Module):
     def __init__(self, name: str | None = None):
         super().__init__()
         self.name = name or _snake(type(self).__name__)
-        self.state_names: list[str] = []
+        self.state_reductions: dict[str, str] = {}
 
-    def add_state(self, name: str, shape: tuple = (), dtype: torch.dtype = torch.float32) -> None:
-        """A zero-initialised state buffer: moved with `.to()`, checkpointed, zeroed on reset."""
+    @property
+    def state_names(self) -> list[str]:
+        return list(self.state_reductions)
+
+    def add_state(self, name: str, shape: tuple = (), dtype: torch.dtype = torch.float32,
+                  reduction: str = "sum") -> None:
+        """A zero-initialised state buffer: moved with `.to()`, checkpointed, zeroed on reset,
+        and combined across ranks with `reduction` (sum, max or min)."""
+        if reduction not in STATE_REDUCTIONS:
+            raise ValueError(f"reduction must be one of {', '.join(STATE_REDUCTIONS)}, "
+                             f"got '{reduction}'")
         device = next(self.buffers(), torch.empty(0)).device
         self.register_buffer(name, torch.zeros(shape, dtype=dtype, device=device))
-        self.state_names.append(name)
+        self.state_reductions[name] = reduction
 
     def check_output(self, shape: tuple, key_path: str) -> None:
         """Refuse, before training, an output (shape without batch axis) this metric cannot

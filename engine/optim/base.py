@@ -20,8 +20,10 @@ class TrainOptimizer:
 
     def __init__(self, optimizer: torch.optim.Optimizer, schedule: Schedule | None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
-                 global_clipnorm: float | None = None):
+                 global_clipnorm: float | None = None,
+                 scaler: torch.amp.GradScaler | None = None):
         self.optimizer = optimizer
+        self.scaler = scaler  # fp16 training's gradient scaler, used by Recipe.minimize
         self.schedule = schedule
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
         self.iterations = 0
@@ -86,7 +88,8 @@ class TrainOptimizer:
             self.lr = self.schedule(self.iterations)
 
 
-def build_optimizer(spec: Any, params: Iterable[torch.Tensor], key_path: str) -> TrainOptimizer:
+def build_optimizer(spec: Any, params: Iterable[torch.Tensor], key_path: str,
+                    scaler: torch.amp.GradScaler | None = None) -> TrainOptimizer:
     name, args = split_spec(spec, key_path, "optimizer")
     args = dict(args)
     clipping = {k: args.pop(k) for k in CLIPPING if k in args}
@@ -108,7 +111,7 @@ def build_optimizer(spec: Any, params: Iterable[torch.Tensor], key_path: str) ->
     optimizer = OPTIMIZERS.build({"type": name, **args}, key_path, params=list(params))
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise ConfigError(f"{factory!r} did not build a torch optimizer", key_path)
-    return TrainOptimizer(optimizer, schedule, **clipping)
+    return TrainOptimizer(optimizer, schedule, **clipping, scaler=scaler)
 
 
 def _lr_argument(factory: Any) -> str:

@@ -9,12 +9,9 @@ from pathlib import Path
 
 from ..errors import RunLocked
 
-LOCK_NAME = ".lock"
-
-
 class RunLock:
-    def __init__(self, run_dir: Path):
-        self.path = Path(run_dir) / LOCK_NAME
+    def __init__(self, lock_file: Path):
+        self.path = Path(lock_file)  # RunDir.lock_file
         self.took_over_from: int | None = None
 
     def acquire(self) -> "RunLock":

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from .device_batches import Batch, DeviceBatches, assemble, to_tensor
+from .device_batches import Batch, assemble, to_tensor
 from ..sources.hdf5_stream import StreamSplit
 
 CHUNKS_PER_WINDOW = 8

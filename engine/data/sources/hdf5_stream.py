@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 
 from ..arrays import ArraySplit
+from ..class_weights import weigh_samples
 
 PASS_CHUNK_BYTES = 32 * 2**20  # rows read at a time by whole-split passes (checks, fitting)
 
@@ -26,6 +27,7 @@ class StreamSplit:
     row_bytes: int                    # bytes of one sample once transformed (estimate)
     file_chunk_rows: int = 1          # the HDF5 chunking of the inputs (reads align to it)
     transforms: Any = field(default=None, repr=False)  # DataTransforms, set by load_data
+    class_weights: Any = field(default=None, repr=False)  # fit.class_weight table (train only)
 
     @property
     def origin(self) -> str:
@@ -72,7 +74,10 @@ class StreamSplit:
                          {n: gather(k) for n, k in self.y_keys.items()},
                          gather(self.weight_key) if self.weight_key else None,
                          self.path, self.keys)
-        return raw if self.transforms is None or not transform else self.transforms.apply(raw)
+        if not transform:
+            return raw
+        out = raw if self.transforms is None else self.transforms.apply(raw)
+        return out if self.class_weights is None else weigh_samples(out, self.class_weights)
 
     def passes(self, transformed: bool = True) -> Iterator[ArraySplit]:
         """The whole split in contiguous chunks of about PASS_CHUNK_BYTES, in order."""

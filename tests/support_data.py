@@ -1,12 +1,11 @@
 """Helpers shared by the data tests (no tests here): small separable classification data and
-experiment configs written as YAML."""
+the experiment configs that train on it."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 FEATURES, CLASSES = 4, 3
 
@@ -35,12 +34,6 @@ def experiment(train: dict[str, Any], fit: dict[str, Any] | None = None,
                     "metrics": ["sparse_categorical_accuracy"]},
         "fit": {"batch_size": 16, "epochs": 3, "validation_split": 0.2, **(fit or {})},
     }
-
-
-def write_config(folder: Path, config: dict[str, Any], name: str = "experiment.yaml") -> Path:
-    path = Path(folder) / name
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
 
 
 def fit(cli, config: Path, *args: str):

@@ -1,0 +1,97 @@
+"""Evaluate and predict with a checkpoint: rebuild its experiment (its own stored config, or the
+user's `--config`; `--data FILE` swaps the test split), load the weights, run the recipe's
+test/predict step. Also the model of a checkpoint for `trainer summary --ckpt`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .components import build_components, build_models
+from .config import LoadedExperiment, resolve_experiment
+from .data import ArraySplit, make_batches, transform_inputs
+from .data.prediction_files import read_inputs
+from .errors import CheckpointError, ConfigError
+from .loop.device import resolve_device
+from .loop.evaluate import evaluate_batches, predict_batches
+from .state.checkpoint import load_checkpoint
+
+SPLITS = ("test", "validation", "train")
+DATA_SOURCES_BY_SUFFIX = {".npz": "npz", ".npy": "npy", ".h5": "hdf5", ".hdf5": "hdf5",
+                          ".csv": "csv"}
+
+
+def experiment_of(state: dict[str, Any], config: LoadedExperiment | None = None,
+                  test_file: Path | None = None) -> LoadedExperiment:
+    """The checkpoint's own config (or `config`); with `test_file`, data.test reads that file
+    (format from its suffix). Its `file.py:Name` components are looked up next to the config
+    file the run started from."""
+    if config is None:
+        source = state.get("config_source")
+        config = resolve_experiment(state["config"], {}, source=Path(source) if source else None)
+    if test_file is None:
+        return config
+    resolved = dict(config.resolved)
+    test = dict(resolved["data"].get("test") or {})
+    test.update({"source": DATA_SOURCES_BY_SUFFIX.get(test_file.suffix.lower(), "npz"),
+                 "path": str(test_file)})
+    test.pop("split", None)
+    resolved["data"] = {**resolved["data"], "test": test}
+    return resolve_experiment(resolved, {}, source=config.source)
+
+
+def checkpoint_models(checkpoint_path: Path) -> tuple[LoadedExperiment, dict[str, Any]]:
+    """The experiment of a checkpoint and its models as built (weights not loaded)."""
+    experiment = experiment_of(load_checkpoint(checkpoint_path))
+    return experiment, build_models(experiment)
+
+
+def _load(checkpoint_path: Path, config: LoadedExperiment | None, device: str | None,
+          splits: tuple[str, ...], test_file: Path | None = None) -> tuple[Any, LoadedExperiment]:
+    state = load_checkpoint(checkpoint_path)
+    experiment = experiment_of(state, config, test_file)
+    components = build_components(experiment, resolve_device(device or experiment.config.device),
+                                  splits, state.get("data"))
+    for name, model in components.models.items():
+        try:
+            model.load_state_dict(state["models"][name])
+        except (KeyError, RuntimeError) as exc:
+            raise CheckpointError(f"weights do not fit the model '{name}': "
+                                  f"{str(exc).splitlines()[0]}", str(checkpoint_path)) from None
+        model.eval()
+    return components, experiment
+
+
+def evaluate_checkpoint(checkpoint_path: Path, config: LoadedExperiment | None = None,
+                        split: str = "test", batch_size: int | None = None,
+                        device: str | None = None, test_file: Path | None = None
+                        ) -> dict[str, float]:
+    if split not in SPLITS:
+        raise ConfigError(f"--split must be {', '.join(SPLITS)}, got '{split}'")
+    if test_file is not None:
+        split = "test"
+    components, experiment = _load(checkpoint_path, config, device, SPLITS, test_file)
+    data = getattr(components.data, split)
+    if data is None:
+        raise ConfigError(f"the config has no {split} split", f"data.{split}")
+    cfg = experiment.config
+    # The validation split in the batches fit validated with, so the numbers match its logs.
+    default = cfg.batch_size_for("validation" if split == "validation" else "evaluate")
+    batches = make_batches(data, batch_size or default, components.device)
+    return evaluate_batches(components.recipe, batches, precision=cfg.precision)
+
+
+def predict_file(checkpoint_path: Path, input_file: Path, batch_size: int | None = None,
+                 device: str | None = None) -> dict[str, np.ndarray]:
+    """Predictions for the inputs in `input_file`, by output name (`predictions` for one)."""
+    components, experiment = _load(checkpoint_path, None, device, ())
+    cfg = experiment.config
+    model = components.models[components.main_model]
+    x = read_inputs(input_file, model.input_names)
+    split = transform_inputs(ArraySplit(x, None), cfg.data, model, components.data.state_dict())
+    batches = make_batches(split, batch_size or cfg.batch_size_for("predict"), components.device)
+    predictions = predict_batches(components.recipe, batches, cfg.precision)
+    if not isinstance(predictions, dict):
+        predictions = {"predictions": predictions}
+    return {k: v.numpy() for k, v in predictions.items()}

@@ -1,0 +1,83 @@
+"""StopPolicy: the decision to stop resumably (exit 75). SIGTERM/SIGINT ask for it (a second one
+stops at once), `--max-time` asks for it at an epoch end when the next epoch would not fit, and
+under torchrun the ranks agree so that all of them checkpoint and stop at the same step."""
+from __future__ import annotations
+
+import signal
+import time
+from typing import Any
+
+import torch
+
+from .distributed import SINGLE, DistContext, any_rank
+
+# Under torchrun, how often the ranks agree on a pending signal (one small collective).
+INTERRUPT_CHECK_STEPS = 10
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class StopPolicy:
+    def __init__(self, max_seconds: float | None = None, started: float | None = None,
+                 dist: DistContext = SINGLE, device: torch.device | None = None):
+        self.max_seconds = max_seconds
+        self.started = time.monotonic() if started is None else started
+        self.dist = dist
+        self.device = device or torch.device("cpu")
+        self.reason: str | None = None
+
+    def request(self, reason: str) -> None:
+        self.reason = self.reason or reason
+
+    def seconds_since_start(self) -> float:
+        return time.monotonic() - self.started
+
+    def stop_now(self, global_step: int) -> bool:
+        """After a step. Alone: whether a signal arrived (a host flag: no device sync). Under
+        torchrun the ranks agree every INTERRUPT_CHECK_STEPS steps."""
+        if not self.dist.enabled:
+            return self.reason is not None
+        if global_step % INTERRUPT_CHECK_STEPS:
+            return False
+        return self._agreed(self.reason is not None)
+
+    def stop_after_epoch(self, next_epoch_seconds: float) -> bool:
+        """At an epoch end (so every invocation completes at least one epoch): a pending
+        signal, or --max-time that the next epoch would overrun; agreed by every rank."""
+        if self.max_seconds is not None and \
+                self.seconds_since_start() + next_epoch_seconds > self.max_seconds:
+            self.request("--max-time reached")
+        return self._agreed(self.reason is not None)
+
+    def _agreed(self, stop: bool) -> bool:
+        if any_rank(stop, self.dist, self.device):
+            self.request("interrupted on another rank")
+            return True
+        return False
+
+    def handle_signals(self) -> "_SignalHandlers":
+        """`with policy.handle_signals():` the first SIGTERM/SIGINT requests a stop, the second
+        raises KeyboardInterrupt (stop at once, the last checkpoint is kept)."""
+        return _SignalHandlers(self)
+
+
+class _SignalHandlers:
+    def __init__(self, policy: StopPolicy):
+        self.policy = policy
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_SignalHandlers":
+        for sig in STOP_SIGNALS:
+            try:
+                self.previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.policy.reason:
+            raise KeyboardInterrupt
+        self.policy.request(signal.Signals(signum).name)
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
