@@ -1,8 +1,10 @@
 """Epoch time of `trainer fit` on the MNIST MLP (configs/mnist.yaml) with the experiment
 trackers off, with TensorBoard, with MLflow (a local sqlite store) and with both. Each round
 runs every variant once (the order rotates), a fresh run of --epochs epochs each; the first
-epoch of every run is left out (MLflow connects then, TensorBoard traces the graph). Prints
-the median epoch seconds of each variant and its ratio to the run without trackers.
+round is a warm-up (it also creates the MLflow store, whose migrations run on the logger's
+thread during that run's first epochs) and the first epoch of every run is left out (MLflow
+connects then, TensorBoard traces the graph). Prints the median epoch seconds of each variant
+and its ratio to the run without trackers.
 
     KERAS_BACKEND=torch .venv/bin/python bench/bench_trackers.py [--rounds 3] [--epochs 3]
                                                                   [--limit 60000] [--device cpu]
@@ -32,7 +34,7 @@ VARIANTS = {
 
 def run(variant: str, folder: Path, args: argparse.Namespace, round_: int) -> list[float]:
     from trainer.engine.config import load_experiment
-    from trainer.engine.session import FitOptions, fit
+    from trainer.engine.fit_session import FitOptions, fit
     store = folder / "mlflow.db"
     overrides = [o.replace("{store}", str(store)) for o in VARIANTS[variant]]
     overrides += [f"fit.epochs={args.epochs}", f"data.train.limit={args.limit}",
@@ -57,12 +59,13 @@ def main() -> None:
     names = list(VARIANTS)
     seconds: dict[str, list[float]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory() as tmp:
-        for round_ in range(args.rounds):
+        for round_ in range(args.rounds + 1):
             order = names[round_ % len(names):] + names[:round_ % len(names)]
             for name in order:
-                seconds[name] += run(name, Path(tmp), args, round_)
-                print(f"round {round_ + 1} {name}: {seconds[name][-args.epochs + 1:]}",
-                      file=sys.stderr, flush=True)
+                epochs = run(name, Path(tmp), args, round_)
+                print(f"round {round_} {name}: {epochs}", file=sys.stderr, flush=True)
+                if round_:  # round 0 warms up
+                    seconds[name] += epochs
     base = statistics.median(seconds["none"])
     print(f"MNIST MLP, {args.limit} training images, {args.device}, {args.threads} thread(s), "
           f"median epoch seconds over {args.rounds} rounds x {args.epochs - 1} epochs")
