@@ -209,3 +209,14 @@ def test_unreachable_tracking_server_is_a_warning_and_training_completes(cli, wo
     assert result.exit_code == 0, result.output
     assert "warning: MLflow" in result.stderr and "could not be sent" in result.stderr
     assert (workdir / "runs/track/model.weights.h5").is_file()
+
+
+def test_neither_tracker_is_called_per_step_by_default():
+    from trainer.engine.callbacks import CallbackList
+    from trainer.engine.callbacks.mlflow_logger import MLflowLogger
+    from trainer.engine.callbacks.tensorboard import TensorBoard
+    from trainer.engine.config.schema import MLflowConfig
+    callbacks = CallbackList([TensorBoard(), MLflowLogger(MLflowConfig(), {}, "hash", {})])
+    assert not callbacks.has_batch_hooks("on_train_batch_begin")
+    assert not callbacks.has_batch_hooks("on_train_batch_end")
+    assert CallbackList([TensorBoard(update_freq=5)]).has_batch_hooks("on_train_batch_end")
