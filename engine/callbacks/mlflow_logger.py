@@ -115,7 +115,7 @@ class BackgroundCalls:
 
 
 class MLflowLogger(Callback):
-    """Always the last callback, on rank 0 only (session adds it)."""
+    """Added by fit_session after every other callback, on rank 0 only."""
 
     uses_batch_hooks = False
 
