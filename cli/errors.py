@@ -10,42 +10,36 @@ from typing import Any, Callable
 
 import typer
 
-from trainer.engine.callbacks.json_log import JsonLog, json_log_for
-from trainer.engine.errors import RunLocked, TrainerError, TrainingInterrupted
+from trainer.engine.errors import TrainerError, TrainingInterrupted
+from trainer.engine.json_log import JsonLog, json_log_for
+from trainer.engine.torchrun_env import rank
+
+from .launch import report_exit
 
 EXIT_INTERNAL = 1
 
 
 def report_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Also, for a command with a `log_format` option: in json mode, stdout is the JSON event
-    log (`json_log()` is its sink) and every failure is an `error` (or `interrupted`) event."""
+    log (`json_log()` is its sink) and every ending but success is an `error` or
+    `interrupted` event."""
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         global _active_log
-        log = None
+        code = 0
         try:
-            log = json_log_for(command.__name__, kwargs.get("log_format"))
-            _active_log = log
-            with log.owning_stdout() if log else contextlib.nullcontext():
+            _active_log = json_log_for(command.__name__, kwargs.get("log_format"))
+            with _active_log.owning_stdout() if _active_log else contextlib.nullcontext():
                 return command(*args, **kwargs)
-        except typer.Exit:
+        except typer.Exit as exc:
+            code = exc.exit_code
             raise
-        except RunLocked as exc:
-            _fail(log, exc, f"error: {exc}", exc.exit_code)
-        except TrainingInterrupted as exc:
-            _fail(log, exc, f"interrupted: {exc}; run the same command again to continue",
-                  exc.exit_code)
-        except TrainerError as exc:
-            _fail(log, exc, f"error: {exc}", exc.exit_code)
-        except KeyboardInterrupt as exc:  # Ctrl-C before training installed its own handler
-            _fail(log, exc, "interrupted before training started; run the same command again "
-                  "to continue", TrainingInterrupted.exit_code)
-        except Exception as exc:  # a bug: one line here, the traceback in a log
-            crash_log = _write_crash_log()
-            _fail(log, exc, f"internal error: {type(exc).__name__}: {exc} (traceback in "
-                  f"{crash_log})", EXIT_INTERNAL)
+        except BaseException as exc:  # noqa: BLE001 - every ending gets one line and a code
+            code = _report(exc, _active_log)
+            raise typer.Exit(code) from None
         finally:
             _active_log = None
+            report_exit(code)  # to the --nproc-per-node launcher, when it started us
     return wrapper
 
 
@@ -57,19 +51,36 @@ def json_log() -> JsonLog | None:
     return _active_log
 
 
-def _fail(log: JsonLog | None, exc: BaseException, message: str, exit_code: int) -> None:
+def _report(exc: BaseException, log: JsonLog | None) -> int:
+    code, message = _outcome(exc)
     _print(message)
-    if log is not None:
+    if log is not None and rank() == 0:  # under torchrun, rank 0 speaks for every rank
         interrupted = isinstance(exc, (TrainingInterrupted, KeyboardInterrupt))
-        log.emit("interrupted" if interrupted else "error", exit_code=exit_code,
+        log.emit("interrupted" if interrupted else "error", exit_code=code,
                  error=type(exc).__name__, message=str(exc) or message,
                  key_path=getattr(exc, "key_path", None) or None,
                  file=getattr(exc, "file", None))
-    raise typer.Exit(exit_code) from None
+    return code
+
+
+def _outcome(exc: BaseException) -> tuple[int, str]:
+    """The exit code and the one line on stderr for an ending."""
+    if isinstance(exc, TrainingInterrupted):
+        return exc.exit_code, f"interrupted: {exc}; run the same command again to continue"
+    if isinstance(exc, TrainerError):
+        return exc.exit_code, f"error: {exc}"
+    if isinstance(exc, KeyboardInterrupt):  # a second stop signal inside training
+        return (TrainingInterrupted.exit_code,
+                "interrupted: stopped at once; run the same command again to continue")
+    if not isinstance(exc, Exception):
+        raise exc  # SystemExit and the like keep their meaning
+    log = _write_crash_log()  # a bug: one line here, the traceback in a log
+    return EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {exc} (traceback in {log})"
 
 
 def _print(message: str) -> None:
-    sys.stderr.write(message.rstrip() + "\n")
+    if rank() == 0:  # under torchrun, rank 0 speaks for every rank
+        sys.stderr.write(message.rstrip() + "\n")
 
 
 def _write_crash_log() -> Path:

@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import time
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -24,10 +24,12 @@ class RunRecord:
     writes = True
 
     def __init__(self, run_dir: RunDir, history_separator: str = ",",
-                 environment: dict[str, str] | None = None):
+                 environment: dict[str, str] | None = None,
+                 console: Callable[[str], None] | None = None):
         self.dir = run_dir
         self.separator = history_separator
         self.environment = environment or {}  # what this invocation runs on (versions, device)
+        self.console = console
         self.log = logging.getLogger(f"trainer.run.{run_dir.path.resolve()}")
         self.log.propagate = False
         self.log.setLevel(logging.INFO)
@@ -51,6 +53,12 @@ class RunRecord:
         for handler in list(self.log.handlers):
             handler.close()
             self.log.removeHandler(handler)
+
+    def console_warning(self, message: str) -> None:
+        """A warning in train.log that the user also sees on the console."""
+        self.log.warning(message)
+        if self.console is not None:
+            self.console(message)
 
     # Files
     def write_config(self, resolved: dict[str, Any]) -> None:
@@ -128,6 +136,7 @@ class WorkerRecord(RunRecord):
         self.dir = run_dir
         self.separator = history_separator
         self.environment = environment or {}
+        self.console = None
         self.log = logging.getLogger("trainer.worker")
         self.log.propagate = False
         if not self.log.handlers:

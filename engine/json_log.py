@@ -1,6 +1,7 @@
-"""`--log-format json` (or TRAINER_LOG_FORMAT=json): one JSON object per line on stdout for
-each event of a command -- started, epoch, checkpoint, interrupted, completed, error -- and
-nothing else there (everything else a command prints goes to stderr meanwhile)."""
+"""`--log-format json` (or TRAINER_LOG_FORMAT=json): the sink that writes one JSON object per
+line on stdout for each event of a command -- started, epoch, checkpoint, interrupted,
+completed, error -- and keeps everything else off stdout meanwhile. Imports no torch (the CLI
+reports config errors through it)."""
 from __future__ import annotations
 
 import contextlib
@@ -10,18 +11,18 @@ import sys
 import time
 from typing import Any, Iterator, TextIO
 
-from ..errors import ConfigError
-from .base import Callback
+from .errors import ConfigError
 
 ENV_VAR = "TRAINER_LOG_FORMAT"
 FORMATS = ("human", "json")
 
 
 def json_log_for(command: str, log_format: str | None) -> "JsonLog | None":
-    """The sink of a command run with `log_format` (None: the command has no such option)."""
+    """The sink of a command run with `log_format`; None in human mode or for a command
+    without the option (`log_format` None)."""
     if log_format is None or log_format == "human":
         return None
-    if log_format != "json":
+    if log_format not in FORMATS:
         raise ConfigError(f"--log-format must be human or json, got '{log_format}' "
                           f"(--log-format or ${ENV_VAR})")
     return JsonLog(command, sys.stdout)
@@ -56,28 +57,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
-
-
-class JsonEvents(Callback):
-    """fit's events as they happen: started (or resumed), each epoch, each checkpoint."""
-
-    uses_batch_hooks = False
-
-    def __init__(self, log: JsonLog, config_hash: str):
-        self.log = log
-        self.config_hash = config_hash
-
-    def on_train_begin(self, logs=None):
-        loop, progress = self.loop, self.loop.progress
-        self.log.emit("started", run_dir=str(loop.run_dir.path), resumed=progress.resumed,
-                      epoch=progress.epoch, step=progress.step, epochs=loop.epochs,
-                      steps_per_epoch=loop.steps_per_epoch, config_hash=self.config_hash)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.log.emit("epoch", epoch=epoch, epochs=self.loop.epochs,
-                      step=self.loop.progress.global_step, logs=dict(logs or {}))
-
-    def on_checkpoint(self, path, logs=None):
-        progress = self.loop.progress
-        self.log.emit("checkpoint", path=str(path), epoch=progress.epoch, step=progress.step,
-                      global_step=progress.global_step)
