@@ -1,6 +1,6 @@
 """`trainer fit --nproc-per-node N`: start the same fit under torchrun (N processes on this
-machine) and give back trainer's own exit code, which torchrun would reduce to 0/1. A locked run
-dir is refused before anything starts; each worker reports its exit code in a file; stop
+machine) and give back trainer's own exit code, which torchrun would reduce to 0/1 (a locked
+run dir was refused before: cli/main.py). Each worker reports its exit code in a file; stop
 signals are forwarded to torchrun once; torchrun's own log lines and its traceback of a failed
 worker are not shown (the worker already said what went wrong, in one line)."""
 from __future__ import annotations
@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 from trainer.engine.signals import DEFAULT_STOP_SIGNALS
-from trainer.engine.state.lock import RunLock
 from trainer.engine.state.run_state import RunState
 from trainer.engine.state.rundir import RunDir
 
@@ -34,7 +33,6 @@ def report_exit(code: int) -> None:
 
 def torchrun_fit(nproc: int, fit_args: list[str], run_dir: Path) -> int:
     run = RunDir(run_dir)
-    RunLock(run.lock_file).refuse_if_held()
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                f"--nproc-per-node={nproc}", "-m", "trainer.cli", "fit", *fit_args]
     with tempfile.TemporaryDirectory(prefix="trainer-launch-") as reports:
