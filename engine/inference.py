@@ -21,7 +21,7 @@ from .errors import ConfigError
 from .export.serving import is_onnx_export, predict_onnx_file, read_model_state
 from .loop.device import resolve_device
 from .loop.evaluate import evaluate_batches, predict_batches
-from .state.checkpoint import load_model_weights
+from .state.checkpoint import load_checkpoint, load_model_weights
 from .state.rng import seed_everything
 
 SPLITS = ("test", "validation", "train")
@@ -55,21 +55,16 @@ def checkpoint_models(checkpoint_path: Path) -> tuple[LoadedExperiment, dict[str
     return experiment, build_models(experiment)
 
 
-<<<<<<< HEAD
 def checkpoint_class_names(checkpoint_path: Path) -> list[str] | None:
     """What a checkpoint's integer labels mean (an image folder's classes), if it says."""
     return load_checkpoint(checkpoint_path).get("data", {}).get("class_names")
 
 
-def _load(checkpoint_path: Path | None, config: LoadedExperiment | None, device: str | None,
-          splits: tuple[str, ...], test_file: Path | None = None) -> tuple[Any, LoadedExperiment]:
-=======
 def load_for_inference(checkpoint_path: Path | None, config: LoadedExperiment | None,
                        device: str | None, splits: tuple[str, ...], test_file: Path | None = None
                        ) -> tuple[Any, LoadedExperiment]:
     """Components in eval mode with the weights of a checkpoint or safetensors export (or, with
     no checkpoint, `config`'s models as fit starts them)."""
->>>>>>> issue-20
     if checkpoint_path is None:  # the models as fit starts them: built after seeding, untrained
         if config is None:
             raise ConfigError("give --ckpt PATH, or --config CONFIG to use the model before training")

@@ -15,12 +15,8 @@ from ..callbacks import Callback, CallbackList
 from ..callbacks.base import MonitorCallback
 from ..data import DeviceBatches, epoch_plan, make_batches
 from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
-<<<<<<< HEAD
 from ..graph.layers.augmentation import bind_augmentation
-from ..state.checkpoint import save_checkpoint
-=======
 from ..state.checkpoint import is_weights_only, load_model_weights, save_checkpoint
->>>>>>> issue-20
 from ..state.rng import capture_rng, restore_rng
 from ..state.run_record import RunRecord
 from .distributed import (SINGLE, DistContext, ShardedBatches, global_metric_state,
