@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: install dev mnist test bench docs clean
+.PHONY: install dev mnist test bench docs chaos clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,8 @@ bench: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) runs *.egg-info
+
+# The chaos suite: SIGKILLs at moments spread over whole runs of three configs, and damaged
+# checkpoints handed to fit and evaluate; prints a table and writes chaos.json.
+chaos: dev
+	KERAS_BACKEND=torch $(BIN)/python tests/chaos.py --json chaos.json

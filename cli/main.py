@@ -322,6 +322,25 @@ def summary(
 
 
 @app.command(epilog=examples(
+    "trainer verify runs/mnist_mlp   # before copying a run directory somewhere",
+    "trainer verify runs/mnist_mlp/checkpoints/best.pt"))
+@report_errors
+def verify(
+    path: Path = typer.Argument(..., help="A run directory or a checkpoint file."),
+) -> None:
+    """Check checkpoints (checksum, loadable) and a run directory's consistency; exit 2 on problems."""
+    from trainer.engine.state.verify import verify as verify_path
+    report = verify_path(path)
+    for line in report.good:
+        typer.echo(f"ok: {line}")
+    for line in report.problems:
+        typer.echo(f"problem: {line}", err=True)
+    if report.problems:
+        raise typer.Exit(2)
+    typer.echo(f"{path}: good")
+
+
+@app.command(epilog=examples(
     "trainer runs",
     "trainer runs runs/ --sort val_loss",
     "trainer runs --sort=-val_sparse_categorical_accuracy",
@@ -391,6 +410,51 @@ def plot(
         raise TrainerError(f"trainer plot needs matplotlib: {INSTALL_HINT}")
     plotted, output = plot_runs(run_dirs, metric, output)
     typer.echo(f"wrote {output}: {plotted} of {len(run_dirs)} run(s)")
+
+
+@app.command(epilog=examples(
+    "trainer sweep examples/mnist_sweep.yaml   # a worker; start more for parallel trials",
+    "trainer sweep examples/mnist_sweep.yaml --max-time 1h   # exit 75 in time; run again",
+    "trainer sweep examples/mnist_sweep.yaml --status",
+    "trainer sweep examples/mnist_sweep.yaml --status --json | jq .best"))
+@report_errors
+def sweep(
+    sweep_file: Path = typer.Argument(..., help="Sweep YAML file (names the base experiment)."),
+    status: bool = typer.Option(False, "--status", help="Show the trials and the best one; "
+                                "write best.yaml and the plots (not with --json); train nothing."),
+    as_json: bool = typer.Option(False, "--json", help="With --status: print it as JSON."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N | mps."),
+    max_time: Optional[str] = typer.Option(None, "--max-time", help="Stop this worker (resumably) "
+                                           "before this much time has passed, e.g. 2h30m."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print one line per trial only."),
+) -> None:
+    """Hyperparameter search on Optuna: run trials until the study has them all.
+
+    Each trial is a run dir in sweeps/NAME/trials/NNN. Run it again after any kill to
+    continue; run several at once (or on several machines sharing a storage URL) in parallel.
+    """
+    from trainer.engine.sweep.spec import load_sweep
+    if status:
+        return _sweep_status(load_sweep(sweep_file, check=False), as_json)
+    from trainer.engine.fit_session import FitOptions
+    from trainer.engine.sweep.worker import run_worker
+    spec = load_sweep(sweep_file)
+    options = FitOptions(device=device, max_seconds=parse_duration(max_time) if max_time else None,
+                         progress="quiet" if quiet else _progress_mode(False))
+    result = run_worker(spec, options, typer.echo)
+    typer.echo(f"{result.finished} trials finished" + (f", {result.running} running in other "
+               f"workers" if result.running else "") + f"; status: trainer sweep {sweep_file} --status")
+    if not result.running:
+        _sweep_status(spec, as_json=False)
+
+
+def _sweep_status(spec, as_json: bool) -> None:
+    from trainer.engine.sweep.report import sweep_report
+    from .tables import sweep_table
+    if as_json:  # a query for scripts: no files written
+        typer.echo(json.dumps(sweep_report(spec, write_files=False).as_json(), indent=2))
+    else:
+        typer.echo(sweep_table(sweep_report(spec)))
 
 
 @app.command(epilog=examples(

@@ -34,6 +34,7 @@ from .preflight import validate_experiment
 from .search_path import config_search_dirs
 from .state.checkpoint import is_weights_only, load_checkpoint
 from .state.lock import RunLock
+from .state.resume import explicit_checkpoint, newest_good_checkpoint, resume
 from .state.rng import seed_everything
 from .state.run_record import RunRecord, WorkerRecord
 from .state.run_state import RunState
@@ -55,6 +56,7 @@ class FitOptions:
     events: Any = None              # a JsonLog: JSON events instead of progress (--log-format)
     stream: TextIO = field(default_factory=lambda: sys.stdout)
     started: float = field(default_factory=time.monotonic)  # --max-time counts from here
+    callbacks: list = field(default_factory=list)  # after the run's own (trainer sweep's pruning)
 
     def warn(self, message: str) -> None:
         sys.stderr.write(f"warning: {message}\n")
@@ -120,8 +122,8 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
     # Trackers last (rank 0 only): they report what the other callbacks decided.
     trackers = [mlflow_logger(cfg.loggers, experiment, environment)] if dist.is_main else []
     stop = StopPolicy(options.max_seconds, options.started, dist, components.device)
-    loop = FitLoop(components, [*user_callbacks, *progress, *filter(None, trackers)], record,
-                   stop, dist)
+    loop = FitLoop(components, [*user_callbacks, *progress, *options.callbacks,
+                                *filter(None, trackers)], record, stop, dist)
     stop_if_signalled()
 
     record.create()
@@ -130,8 +132,9 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
             # Another process may have finished or advanced the run while we were building.
             if (done := _already_finished(run_dir)) is not None:
                 return done
-            if run_dir.last_checkpoint.is_file():
-                checkpoint_path = run_dir.last_checkpoint
+            point = newest_good_checkpoint(run_dir, loop.checkpoints, dist.is_main)
+        else:
+            point = explicit_checkpoint(checkpoint_path)
         if dist.is_main:
             run_dir.remove_stale_temporaries()
         record.open_log()
@@ -144,8 +147,8 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
             record.log.warning(note)
             options.warn(note)
         try:
-            if checkpoint_path is not None:
-                loop.load_state_dict(load_checkpoint(checkpoint_path))
+            if point is not None:
+                resume(loop, point)
             return _train(experiment, loop, record, stop)
         finally:
             record.close_log()

@@ -1,27 +1,31 @@
-"""Checkpoint files: written atomically, read with `torch.load(weights_only=True)` (a
-checkpoint can never run code), checked for format and content before use."""
+"""Checkpoint files: written atomically with a sealed checksum, read with
+`torch.load(weights_only=True)` (a checkpoint can never run code) only once the checksum
+matches, checked for format and content before use."""
 from __future__ import annotations
 
 import io
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from ..errors import CheckpointError
 from .atomic import atomic_write
+from .integrity import Damaged, seal, unseal
 
 FORMAT = "trainer-checkpoint-1"
 REQUIRED = ("format", "config", "models")
 
 
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+def save_checkpoint(path: Path, state: dict[str, Any],
+                    before_replace: Callable[[], None] | None = None) -> None:
     """Serialise to memory first, so the file is written (and fsync'd) in one go."""
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, **state}, buffer)
-    atomic_write(Path(path), lambda handle: handle.write(buffer.getbuffer()))
+    sealed = seal(buffer.getbuffer())
+    atomic_write(Path(path), lambda handle: handle.write(sealed), before_replace)
 
 
 def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
@@ -29,7 +33,13 @@ def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError("checkpoint file not found", str(path))
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        archive = unseal(path.read_bytes())
+    except Damaged as exc:
+        raise CheckpointError(f"damaged checkpoint: {exc}", str(path)) from None
+    except OSError as exc:
+        raise CheckpointError(f"cannot read the checkpoint: {exc.strerror or exc}", str(path)) from None
+    try:
+        state = torch.load(io.BytesIO(archive), map_location=map_location, weights_only=True)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile,
             ValueError) as exc:
         raise CheckpointError(f"not a readable trainer checkpoint ({_first_line(exc)})", str(path)) from None
