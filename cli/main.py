@@ -54,6 +54,10 @@ SetOption = typer.Option(None, "--set", help="Override a config key: --set fit.e
 LogFormatOption = typer.Option(
     "human", "--log-format", envvar="TRAINER_LOG_FORMAT", help="human | json: one JSON object "
     "per line on stdout for each event, nothing else there (for CI; README: JSON log).")
+TrustCodeOption = typer.Option(
+    False, "--trust-checkpoint-code", help="Let the checkpoint's stored config import the "
+    "module:Name / file.py:Name components it names (runs their code). Only for checkpoints "
+    "from people you trust; giving your own --config is the other way.")
 PrintConfigOption = typer.Option(False, "--print-config", help="Print the fully resolved config "
                                  "(defaults filled, --set and ${ENV} applied) as YAML and exit.")
 
@@ -62,6 +66,13 @@ def _load(config: Path, overrides: Optional[List[str]], seed: Optional[int] = No
     from trainer.engine.config import load_experiment
     extra = [f"seed={seed}"] if seed is not None else []
     return load_experiment(config, [*(overrides or []), *extra])
+
+
+def _checkpoint_code(ckpt: Path, vouched: bool):
+    """The context a checkpoint's config is built in: its import references are refused unless
+    the user vouched for them (--trust-checkpoint-code, or their own --config)."""
+    from trainer.engine.registry import imports_refused
+    return imports_refused(None if vouched else f"the checkpoint {ckpt}")
 
 
 def _progress_mode(quiet: bool) -> str:
@@ -166,6 +177,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     device: Optional[str] = typer.Option(None, "--device"),
     log_format: str = LogFormatOption,
+    trust_code: bool = TrustCodeOption,
 ) -> None:
     """Loss and metrics of a checkpoint (or of a config's untrained model) on a data split."""
     from trainer.engine.inference import evaluate_checkpoint
@@ -173,7 +185,8 @@ def evaluate(
     events = json_log()
     if events:
         events.emit("started", checkpoint=str(ckpt), split=split, data=str(data) if data else None)
-    results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device, test_file=data)
+    with _checkpoint_code(ckpt, trust_code or config is not None):
+        results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device, test_file=data)
     if events:
         events.emit("completed", checkpoint=str(ckpt), split=split, metrics=results, exit_code=0)
     elif as_json:
@@ -200,14 +213,16 @@ def predict(
                                       "transformed: do not apply data.transforms to them."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
     device: Optional[str] = typer.Option(None, "--device"),
+    trust_code: bool = TrustCodeOption,
 ) -> None:
     """Write a checkpoint's predictions for the inputs in a file (format by suffix). The
     config's input transforms are applied to the (raw) inputs unless --preprocessed."""
     from trainer.engine.data.prediction_files import check_output_file, write_predictions
     from trainer.engine.inference import checkpoint_class_names, predict_file
     check_output_file(output)
-    predictions, warnings = predict_file(ckpt, input, batch_size, device,
-                                         _load(config, None) if config else None, preprocessed)
+    with _checkpoint_code(ckpt, trust_code or config is not None):
+        predictions, warnings = predict_file(ckpt, input, batch_size, device,
+                                             _load(config, None) if config else None, preprocessed)
     for warning in warnings:
         typer.echo(f"warning: {warning}: are the inputs already preprocessed? Then pass "
                    f"--preprocessed (the config's transforms were applied to them)", err=True)
@@ -231,10 +246,12 @@ def export(
                                           "on (as for predict; default: the config's data)."),
     tolerance: float = typer.Option(1e-5, "--tolerance", min=0.0, help="Largest accepted "
                                     "relative difference from the checkpoint's predictions."),
+    trust_code: bool = TrustCodeOption,
 ) -> None:
     """Export a checkpoint's model (with its input transforms), checked against the checkpoint."""
     from trainer.engine.export.exporter import export_checkpoint
-    report = export_checkpoint(ckpt, format, output, sample, tolerance)
+    with _checkpoint_code(ckpt, trust_code):
+        report = export_checkpoint(ckpt, format, output, sample, tolerance)
     notes = "".join(f", {n}" for n in report.notes)
     typer.echo(f"wrote {report.output} ({report.format}{notes})")
     for difference in report.differences:
@@ -294,6 +311,7 @@ def summary(
         None, "--plot", help="Also draw the graph (layers, shapes, connections) into this PNG "
         "(like Keras's plot_model; needs matplotlib). Several models: one file each, FILE_name.png."),
     overrides: Optional[List[str]] = SetOption,
+    trust_code: bool = TrustCodeOption,
 ) -> None:
     """Layer table: name, type, output shape, parameters (like Keras model.summary())."""
     from trainer.engine.components import build_models
@@ -304,7 +322,8 @@ def summary(
         raise ConfigError("give either a CONFIG file or --ckpt PATH")
     class_names = None
     if ckpt is not None:
-        experiment, models = checkpoint_models(ckpt)
+        with _checkpoint_code(ckpt, trust_code):
+            experiment, models = checkpoint_models(ckpt)
         class_names = checkpoint_class_names(ckpt)
     else:
         experiment = _load(config, overrides)

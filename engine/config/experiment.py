@@ -99,6 +99,8 @@ def _first_error(exc: pydantic.ValidationError, locations: dict[str, str]) -> Co
     # Prefer the most specific location: union branches that failed early say less.
     best = max(errors, key=lambda e: len([p for p in e["loc"] if not _is_union_tag(p)]))
     loc = [p for p in best["loc"] if not _is_union_tag(p)]
+    if best["type"] == "extra_forbidden":  # the last part is the unknown key, whatever its name
+        loc = [p for p in best["loc"][:-1] if not _is_union_tag(p)] + [best["loc"][-1]]
     path = keypath.join(loc)
     source = source_line(locations, loc)
     kind = best["type"]
