@@ -13,7 +13,7 @@ from trainer.engine import signals
 from trainer.engine.torchrun_env import launched_by_torchrun, rank
 
 from .durations import parse_duration
-from .errors import report_errors
+from .errors import json_log, report_errors
 
 
 def examples(*lines: str) -> str:
@@ -51,6 +51,9 @@ def _options(version: bool = typer.Option(False, "--version", callback=_print_ve
 
 SetOption = typer.Option(None, "--set", help="Override a config key: --set fit.epochs=5 (value "
                                               "parsed as YAML); repeatable.")
+LogFormatOption = typer.Option(
+    "human", "--log-format", envvar="TRAINER_LOG_FORMAT", help="human | json: one JSON object "
+    "per line on stdout for each event, nothing else there (for CI; README: JSON log).")
 TrustCodeOption = typer.Option(
     False, "--trust-checkpoint-code", help="Let the checkpoint's stored config import the "
     "module:Name / file.py:Name components it names (runs their code). Only for checkpoints "
@@ -98,6 +101,7 @@ def fit(
         None, "--nproc-per-node", min=1, help="Train with N processes on this machine "
         "(torchrun + DistributedDataParallel; nccl on GPUs, gloo on CPU)."),
     print_config: bool = PrintConfigOption,
+    log_format: str = LogFormatOption,
 ) -> None:
     """Train a model; an interrupted run in the same run dir resumes."""
     experiment = _load(config, overrides, seed)
@@ -109,13 +113,19 @@ def fit(
     from trainer.engine.fit_session import FitOptions, fit as run_fit
     if nproc_per_node is not None and not launched_by_torchrun():
         raise typer.Exit(_launch(nproc_per_node, experiment, config, overrides, run_dir, resume,
-                                 device, max_time, seed, quiet))
+                                 device, max_time, seed, quiet, log_format))
+    events = json_log()
     options = FitOptions(run_dir=run_dir, resume=resume, device=device,
                          max_seconds=parse_duration(max_time) if max_time else None,
-                         progress=_progress_mode(quiet))
+                         progress=_progress_mode(quiet), events=events)
     result = run_fit(experiment, options)
     if rank() != 0:
         return  # under torchrun, rank 0 reports
+    if events:
+        events.emit("completed", state=result.state.value, run_dir=str(result.run_dir),
+                    epochs=result.epochs, logs=result.logs, test=result.test_metrics,
+                    already_finished=result.already_finished, exit_code=0)
+        return
     if result.already_finished:
         typer.echo(f"{result.run_dir}: already {result.state.label} "
                    f"({result.epochs} epochs); nothing to do")
@@ -134,7 +144,7 @@ def _refuse_a_locked_run_dir(name: str, run_dir: Optional[Path], resume: str) ->
 
 
 def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: str, device,
-            max_time, seed, quiet: bool) -> int:
+            max_time, seed, quiet: bool, log_format: str) -> int:
     """Re-run this fit under torchrun, naming the run dir so that every rank uses the same one."""
     from trainer.engine.state.rundir import choose_run_dir
     from .launch import torchrun_fit
@@ -144,6 +154,7 @@ def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: st
     args += [a for flag, value in (("--device", device), ("--max-time", max_time), ("--seed", seed))
              if value is not None for a in (flag, str(value))]
     args += ["--quiet"] if quiet else []
+    args += ["--log-format", log_format]
     return torchrun_fit(nproc, args, target)
 
 
@@ -165,14 +176,20 @@ def evaluate(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     device: Optional[str] = typer.Option(None, "--device"),
+    log_format: str = LogFormatOption,
     trust_code: bool = TrustCodeOption,
 ) -> None:
     """Loss and metrics of a checkpoint (or of a config's untrained model) on a data split."""
     from trainer.engine.inference import evaluate_checkpoint
     experiment = _load(config, None) if config else None
+    events = json_log()
+    if events:
+        events.emit("started", checkpoint=str(ckpt), split=split, data=str(data) if data else None)
     with _checkpoint_code(ckpt, trust_code or config is not None):
         results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device, test_file=data)
-    if as_json:
+    if events:
+        events.emit("completed", checkpoint=str(ckpt), split=split, metrics=results, exit_code=0)
+    elif as_json:
         typer.echo(json.dumps(results))
     else:
         typer.echo(" - ".join(f"{k}: {v:.4f}" for k, v in results.items()))
@@ -264,14 +281,22 @@ def validate(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
     overrides: Optional[List[str]] = SetOption,
     print_config: bool = PrintConfigOption,
+    log_format: str = LogFormatOption,
 ) -> None:
     """Check a config: schema, model graph, data, one batch through the model. Trains nothing."""
+    events = json_log()
+    if events:
+        events.emit("started", config=str(config))
     experiment = _load(config, overrides)
     if print_config:
         return _print_resolved(experiment)
     from trainer.engine.preflight import validate_experiment
     report = validate_experiment(experiment)
-    typer.echo(f"{config}: valid ({report})")
+    if events:
+        events.emit("completed", config=str(config), valid=True, report=str(report),
+                    config_hash=experiment.hash, exit_code=0)
+    else:
+        typer.echo(f"{config}: valid ({report})")
 
 
 @app.command(epilog=examples(
@@ -338,18 +363,35 @@ def verify(
     "trainer runs",
     "trainer runs runs/ --sort val_loss",
     "trainer runs --sort=-val_sparse_categorical_accuracy",
-    "trainer runs --json | jq '.[] | {name, best}'"))
+    "trainer runs --json | jq '.[] | {name, best}'",
+    "trainer runs diff runs/mnist_mlp runs/mnist_mlp-2",
+    "trainer runs diff runs/a runs/b --json | jq .metrics"))
 @report_errors
 def runs(
-    directory: Path = typer.Argument(Path("runs"), help="Folder holding run directories."),
+    targets: Optional[List[str]] = typer.Argument(
+        None, metavar="[DIRECTORY] | diff RUN_A RUN_B",
+        help="Folder holding run directories (default runs); or `diff RUN_A RUN_B`."),
     sort: Optional[str] = typer.Option(None, "--sort", help="name | state | epochs | best | time "
                                        "| a logged value (val_loss: lowest first); a leading '-' "
                                        "sorts from the highest."),
-    as_json: bool = typer.Option(False, "--json", help="Print the runs as a JSON list."),
+    as_json: bool = typer.Option(False, "--json", help="Print the runs (or the diff) as JSON."),
 ) -> None:
-    """Compare runs: state, epochs, best monitored value and epoch, wall time, config differences."""
+    """Compare runs: state, epochs, best monitored value and epoch, wall time, config differences.
+
+    `trainer runs diff RUN_A RUN_B`: the config keys that differ, the final and best value of
+    every logged quantity with the delta, epochs, wall time and the environment of two runs.
+    """
+    from trainer.engine.errors import TrainerError
+    targets = targets or ["runs"]
+    if targets[0] == "diff" and len(targets) != 1:
+        if len(targets) != 3:
+            raise TrainerError("usage: trainer runs diff RUN_A RUN_B")
+        return _runs_diff(Path(targets[1]), Path(targets[2]), as_json)
+    if len(targets) > 1:
+        raise TrainerError("give one DIRECTORY, or: trainer runs diff RUN_A RUN_B")
     from trainer.engine.runs import list_runs
     from .tables import runs_table
+    directory = Path(targets[0])
     rows = list_runs(directory, sort)
     if as_json:
         typer.echo(json.dumps([r.as_json() for r in rows], indent=2))
@@ -357,6 +399,13 @@ def runs(
         typer.echo(f"no runs in {directory}")
     else:
         typer.echo(runs_table(rows, sort))
+
+
+def _runs_diff(run_a: Path, run_b: Path, as_json: bool) -> None:
+    from trainer.engine.run_diff import diff_runs
+    from .tables import diff_table
+    diff = diff_runs(run_a, run_b)
+    typer.echo(json.dumps(diff.as_json(), indent=2) if as_json else diff_table(diff))
 
 
 @app.command(epilog=examples(

@@ -86,3 +86,45 @@ def _value(value: Any) -> str:
         return "unset"
     text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
     return text if len(text) <= MAX_VALUE else text[:MAX_VALUE - 3] + "..."
+
+
+def diff_table(diff: Any) -> str:
+    """`trainer runs diff`: sections of aligned rows -- run, config, metrics, environment."""
+    a, b = diff.a, diff.b
+    rows: list[list[str]] = [["", a.name, b.name, "delta"],
+                             ["state", a.state, b.state, ""],
+                             ["epochs", str(a.epochs), str(b.epochs), _signed(b.epochs - a.epochs)],
+                             ["wall time", duration(a.wall_seconds), duration(b.wall_seconds),
+                              _time_delta(a.wall_seconds, b.wall_seconds)]]
+    rows.append(["config", "", "", ""] if diff.config else ["config", "same", "same", ""])
+    rows += [[f"  {key}", _value(va), _value(vb), ""] for key, (va, vb) in diff.config.items()]
+    rows.append(["metrics (final / best)", "", "", ""])
+    for row in diff.metrics:
+        arrow = "higher is better" if row.higher_is_better else "lower is better"
+        rows.append([f"  {row.name} final", _number(row.final[0]), _number(row.final[1]),
+                     _signed(row.final_delta)])
+        if row.best != (None, None):
+            rows.append([f"  {row.name} best", _number(row.best[0]), _number(row.best[1]),
+                         f"{_signed(row.best_delta)} ({arrow})"])
+    rows.append(["environment", "", "", ""])
+    rows += [[f"  {key}", va or "-", vb or "-", "" if va == vb else "differs"]
+             for key, (va, vb) in diff.environment.items()]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+                     for row in rows)
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _signed(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+d}" if isinstance(value, int) else f"{value:+.4f}"
+
+
+def _time_delta(a: float | None, b: float | None) -> str:
+    if a is None or b is None:
+        return "-"
+    return ("+" if b >= a else "-") + duration(abs(b - a))

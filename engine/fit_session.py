@@ -9,16 +9,19 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import torch
 
 from . import signals
 from .callbacks import build_callbacks
 from .callbacks.csv_logger import CSVLogger
+from .callbacks.json_events import JsonEvents
+from .callbacks.mlflow_logger import mlflow_logger
 from .callbacks.progress import EpochLines, ProgressBar
 from .components import build_components, config_dirs
 from .config import LoadedExperiment, config_diff, resolve_experiment
+from .environment import run_environment
 from .errors import ConfigError, RunDirError, TrainingDiverged, TrainingInterrupted
 from .loop.acceleration import accelerate
 from .loop.device import resolve_device
@@ -38,7 +41,7 @@ from .state.run_state import RunState
 from .state.rundir import RunDir, choose_run_dir
 
 # Keys that may change between invocations of the same run without changing what it computes.
-RUNTIME_KEYS = ("device",)
+RUNTIME_KEYS = ("device", "loggers")
 # What a weights-only checkpoint given to --resume must share with the config.
 MODEL_KEYS = ("model", "models")
 
@@ -50,6 +53,7 @@ class FitOptions:
     device: str | None = None
     max_seconds: float | None = None
     progress: str = "lines"         # bar | lines | quiet
+    events: Any = None              # a JsonLog: JSON events instead of progress (--log-format)
     stream: TextIO = field(default_factory=lambda: sys.stdout)
     started: float = field(default_factory=time.monotonic)  # --max-time counts from here
     callbacks: list = field(default_factory=list)  # after the run's own (trainer sweep's pruning)
@@ -111,12 +115,15 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
     # A CSVLogger without a filename sets the format of the run's own history.csv.
     separator = next((c.separator for c in user_callbacks
                       if isinstance(c, CSVLogger) and c.filename is None), ",")
-    record = (RunRecord(run_dir, separator, console=options.warn) if dist.is_main
-              else WorkerRecord(run_dir, separator))
-    progress = _progress(options) if dist.is_main else []
+    environment = run_environment(components.device, cfg.precision)
+    record = (RunRecord(run_dir, separator, environment, console=options.warn) if dist.is_main
+              else WorkerRecord(run_dir, separator, environment))
+    progress = _progress(options, experiment) if dist.is_main else []
+    # Trackers last (rank 0 only): they report what the other callbacks decided.
+    trackers = [mlflow_logger(cfg.loggers, experiment, environment)] if dist.is_main else []
     stop = StopPolicy(options.max_seconds, options.started, dist, components.device)
-    loop = FitLoop(components, [*user_callbacks, *progress, *options.callbacks], record, stop,
-                   dist)
+    loop = FitLoop(components, [*user_callbacks, *progress, *options.callbacks,
+                                *filter(None, trackers)], record, stop, dist)
     stop_if_signalled()
 
     record.create()
@@ -201,6 +208,7 @@ def _train(experiment: LoadedExperiment, loop: FitLoop, record: RunRecord, stop:
 def _end(loop: FitLoop, record: RunRecord, state: RunState, reason: str) -> None:
     record.ended(state, reason, loop.position())
     _draw_curves(record)
+    loop.callbacks.on_run_end(state.value)
 
 
 def _finish(loop: FitLoop, record: RunRecord, outcome: RunState) -> FitResult:
@@ -216,6 +224,7 @@ def _finish(loop: FitLoop, record: RunRecord, outcome: RunState) -> FitResult:
         record.write_metrics(test_metrics)
     record.finished(outcome, loop.position(), len(progress.epochs_done), test_metrics)
     _draw_curves(record)
+    loop.callbacks.on_run_end(outcome.value)
     return FitResult(outcome, record.dir.path, len(progress.epochs_done), progress.last_logs(),
                      test_metrics)
 
@@ -234,7 +243,9 @@ def _stop_before_finishing(loop: FitLoop) -> None:
             f"{loop.progress.epoch}; the final evaluation runs on the next invocation")
 
 
-def _progress(options: FitOptions) -> list:
+def _progress(options: FitOptions, experiment: LoadedExperiment) -> list:
+    if options.events is not None:
+        return [JsonEvents(options.events, experiment.hash)]
     stream = options.stream or sys.stdout
     if options.progress == "bar":
         return [ProgressBar(stream)]

@@ -4,7 +4,6 @@ TensorBoard without the tensorboard package, the LossHistory example."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 
 import numpy as np
@@ -13,6 +12,7 @@ import torch
 
 from conftest import CONFIGS, read_json, sets
 from support_callbacks import STEPS, class_interrupt, write_config
+
 
 def test_model_checkpoint_template_keep_and_batch_frequency(cli, workdir):
     config = write_config(workdir, [
@@ -119,13 +119,13 @@ def test_terminate_on_nan_exits_3_and_marks_the_run_diverged(cli, workdir):
     assert status["state"] == "diverged"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is not None,
-                    reason="checks the message shown when tensorboard is missing")
-def test_tensorboard_without_the_package_says_how_to_install_it(cli, workdir):
+def test_tensorboard_without_the_package_says_how_to_install_it(cli, workdir, monkeypatch):
+    from trainer.engine.callbacks import tensorboard
+    monkeypatch.setattr(tensorboard, "tensorboard_installed", lambda: False)
     config = write_config(workdir, [{"type": "TensorBoard", "update_freq": 10}])
     result = cli("fit", config)
     assert result.exit_code == 2
-    assert "fit.callbacks[0]" in result.stderr and "pip install tensorboard" in result.stderr
+    assert "fit.callbacks[0]" in result.stderr and "pip install 'trainer[tensorboard]'" in result.stderr
     assert not (workdir / "runs").exists()
 
 

@@ -72,6 +72,14 @@ class Callback:
     def on_predict_batch_begin(self, batch, logs=None): pass
     def on_predict_batch_end(self, batch, logs=None): pass
 
+    # trainer's own hooks (no Keras counterpart).
+    def on_checkpoint(self, path, logs=None):
+        """A checkpoint file (.pt) has been written."""
+
+    def on_run_end(self, state, logs=None):
+        """The invocation is over and the run dir holds its final files: `state` is
+        completed, early_stopped, interrupted, diverged or failed."""
+
     def state_dict(self) -> dict[str, Any]:
         """What this callback needs to continue exactly after a resume."""
         return {}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Any, Iterable
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(-?\d+)\]")
 
@@ -28,3 +28,18 @@ def split(path: str) -> list[str | int]:
         else:
             parts.append(name)
     return parts
+
+
+def flatten(value: Any, prefix: tuple = ()) -> dict[str, Any]:
+    """{key path: leaf value} of a nested config (`model.layers[0].units: 64`); an empty
+    mapping or list is a leaf of its own."""
+    if isinstance(value, dict) and value:
+        items = value.items()
+    elif isinstance(value, list) and value:
+        items = enumerate(value)
+    else:
+        return {join(prefix): value}
+    out: dict[str, Any] = {}
+    for key, item in items:
+        out.update(flatten(item, (*prefix, key)))
+    return out

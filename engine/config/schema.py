@@ -210,6 +210,26 @@ class PredictConfig(Section):
     batch_size: Optional[int] = Field(None, gt=0, description="default evaluate.batch_size")
 
 
+class MLflowConfig(Section):
+    """The MLflow logger: params, per-epoch metrics, tags and artifacts of each run."""
+
+    tracking_uri: Optional[str] = Field(
+        None, description="sqlite:///path.db, a folder, or a server URL (default: "
+                          "$MLFLOW_TRACKING_URI, else sqlite:///<runs folder>/mlflow.db)")
+    experiment: str = Field("trainer", description="MLflow experiment name (created when missing)")
+    run_name: Optional[str] = Field(None, description="MLflow run name (default the run dir's name)")
+    tags: dict[str, str] = Field({}, description="extra tags of the MLflow run")
+    flush_timeout: float = Field(
+        30.0, ge=0, description="seconds the end of fit waits for logs not yet sent")
+
+
+class LoggersConfig(Section):
+    """Experiment trackers that follow the run (rank 0 only, off the training thread)."""
+
+    mlflow: Optional[MLflowConfig] = Field(
+        None, description="log to MLflow (pip install 'trainer[mlflow]'); {} for the defaults")
+
+
 class Experiment(Section):
     """A whole experiment: what `trainer fit` runs."""
 
@@ -232,6 +252,8 @@ class Experiment(Section):
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig, description="evaluation settings")
     predict: PredictConfig = Field(default_factory=PredictConfig, description="prediction settings")
     recipe_args: dict[str, Any] = Field({}, description="extra arguments passed to the recipe")
+    loggers: Optional[LoggersConfig] = Field(
+        None, description="experiment trackers (MLflow); changing them does not change the run")
 
     def batch_size_for(self, purpose: str) -> int:
         """The one place the batch-size fallbacks are resolved: train is fit.batch_size;

@@ -297,3 +297,4 @@ class FitLoop:
                 state = self.state_dict()
         if self.is_main:
             self.checkpoints.save(path, state)
+            self.callbacks.on_checkpoint(path)

@@ -24,9 +24,11 @@ class RunRecord:
     writes = True
 
     def __init__(self, run_dir: RunDir, history_separator: str = ",",
+                 environment: dict[str, str] | None = None,
                  console: Callable[[str], None] | None = None):
         self.dir = run_dir
         self.separator = history_separator
+        self.environment = environment or {}  # what this invocation runs on (versions, device)
         self.console = console
         self.log = logging.getLogger(f"trainer.run.{run_dir.path.resolve()}")
         self.log.propagate = False
@@ -96,7 +98,8 @@ class RunRecord:
 
     # The run's story, as the fit session and the loop tell it
     def started(self, kind: str, epoch: int, step: int, setup_seconds: float) -> None:
-        self.event(kind, epoch=epoch, step=step, setup_seconds=setup_seconds)
+        self.event(kind, epoch=epoch, step=step, setup_seconds=setup_seconds,
+                   environment=self.environment)
         self.log.info(f"{kind} at epoch {epoch + 1}, step {step} ({setup_seconds}s after start)")
 
     def epoch_ended(self, epoch: int, logs: dict[str, float], position: dict[str, Any],
@@ -128,9 +131,11 @@ class WorkerRecord(RunRecord):
 
     writes = False
 
-    def __init__(self, run_dir: RunDir, history_separator: str = ","):
+    def __init__(self, run_dir: RunDir, history_separator: str = ",",
+                 environment: dict[str, str] | None = None):
         self.dir = run_dir
         self.separator = history_separator
+        self.environment = environment or {}
         self.console = None
         self.log = logging.getLogger("trainer.worker")
         self.log.propagate = False
