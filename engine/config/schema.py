@@ -92,7 +92,18 @@ class CompileConfig(Section):
         None, description="unweighted metrics, or output name -> metrics")
     weighted_metrics: Optional[Union[list[Component], dict[str, list[Component]]]] = Field(
         None, description="metrics weighted by sample and class weights")
-    jit_compile: bool = Field(False, description="torch.compile the training step")
+    jit_compile: Union[bool, Literal["step"]] = Field(
+        False, description="true: torch.compile each model (in place); step: torch.compile the "
+                           "whole train step (forward, loss, backward, metrics)")
+    jit_mode: Literal["default", "reduce-overhead", "max-autotune",
+                      "max-autotune-no-cudagraphs"] = Field(
+        "default", description="torch.compile mode; reduce-overhead uses CUDA graphs on CUDA")
+    jit_backend: Literal["inductor", "aot_eager", "eager", "cudagraphs"] = Field(
+        "inductor", description="torch.compile backend (aot_eager/eager: no code generation, "
+                                "for debugging)")
+    steps_per_execution: int = Field(
+        1, gt=0, description="train steps per host iteration: batch hooks, checkpoint_every and "
+                             "the interrupt check run once per execution")
 
 
 class FitConfig(Section):

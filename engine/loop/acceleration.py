@@ -1,5 +1,6 @@
-"""Speed settings applied to a run's models before training: torch.compile
-(`compile.jit_compile`), channels-last memory format for convolutional models
+"""Speed settings applied to a run's models before training: torch.compile of each model
+(`compile.jit_compile: true`; `step` compiles the whole train step instead, in
+step_compile.py), channels-last memory format for convolutional models
 (`channels_last`), and cudnn.benchmark when every input shape is static on CUDA."""
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def accelerate(models: dict[str, nn.Module], cfg: Any, device: torch.device) -> 
     for model in models.values():
         if cfg.channels_last and _has_conv2d(model):
             model.to(memory_format=torch.channels_last)
-        if cfg.compile.jit_compile:
+        if cfg.compile.jit_compile is True:
             # In place: the module keeps its state_dict keys, so checkpoints are unchanged.
             model.compile()
 
