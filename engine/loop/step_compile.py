@@ -51,7 +51,10 @@ class CompiledStep:
 def _keep_eager(optimizer: Any) -> None:
     """Run this optimizer's update (and its fp16 scaler's bookkeeping) outside the compiled
     graphs: the instance's own methods are replaced by compiler-disabled versions of
-    themselves, so an eager run elsewhere pays nothing for it."""
+    themselves, so an eager run elsewhere pays nothing for it. Idempotent (a loop built again
+    over the same optimizer wraps nothing twice)."""
+    if getattr(optimizer.step, "_torchdynamo_disable", False):
+        return
     optimizer.zero_grad = torch.compiler.disable(optimizer.zero_grad)
     optimizer.step = torch.compiler.disable(optimizer.step)
     if getattr(optimizer, "scaler", None) is not None:
