@@ -9,7 +9,8 @@ from typing import List, Optional
 
 import typer
 
-from trainer.engine.loop.distributed import launched_by_torchrun
+from trainer.engine import signals
+from trainer.engine.torchrun_env import launched_by_torchrun, rank
 
 from .durations import parse_duration
 from .errors import report_errors
@@ -32,6 +33,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from .version import version_text
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_print_version,
+                                          is_eager=True, help="Print trainer's and torch's "
+                                          "versions and the devices torch sees, and exit.")
+             ) -> None:
+    """Train PyTorch models from YAML experiments, Keras-style."""
+
 
 SetOption = typer.Option(None, "--set", help="Override a config key: --set fit.epochs=5 (value "
                                               "parsed as YAML); repeatable.")
@@ -73,10 +89,13 @@ def fit(
     print_config: bool = PrintConfigOption,
 ) -> None:
     """Train a model; an interrupted run in the same run dir resumes."""
-    from trainer.engine.fit_session import FitOptions, fit as run_fit
     experiment = _load(config, overrides, seed)
+    signals.install(experiment.config.fit.stop_signals)
     if print_config:
         return _print_resolved(experiment)
+    if rank() == 0:  # a locked run dir: exit 4 now, before torch, data and model
+        _refuse_a_locked_run_dir(experiment.config.name, run_dir, resume)
+    from trainer.engine.fit_session import FitOptions, fit as run_fit
     if nproc_per_node is not None and not launched_by_torchrun():
         raise typer.Exit(_launch(nproc_per_node, experiment, config, overrides, run_dir, resume,
                                  device, max_time, seed, quiet))
@@ -84,7 +103,7 @@ def fit(
                          max_seconds=parse_duration(max_time) if max_time else None,
                          progress=_progress_mode(quiet))
     result = run_fit(experiment, options)
-    if os.environ.get("RANK", "0") != "0":
+    if rank() != 0:
         return  # under torchrun, rank 0 reports
     if result.already_finished:
         typer.echo(f"{result.run_dir}: already {result.state.label} "
@@ -97,12 +116,18 @@ def fit(
     typer.echo(f"run directory: {result.run_dir}")
 
 
+def _refuse_a_locked_run_dir(name: str, run_dir: Optional[Path], resume: str) -> None:
+    from trainer.engine.state.lock import RunLock
+    from trainer.engine.state.rundir import RunDir, choose_run_dir
+    RunLock(RunDir(choose_run_dir(name, run_dir, resume)[0]).lock_file).refuse_if_held()
+
+
 def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: str, device,
             max_time, seed, quiet: bool) -> int:
     """Re-run this fit under torchrun, naming the run dir so that every rank uses the same one."""
-    from trainer.engine.fit_session import choose_run_dir
+    from trainer.engine.state.rundir import choose_run_dir
     from .launch import torchrun_fit
-    target, resume = choose_run_dir(experiment, run_dir, resume)
+    target, resume = choose_run_dir(experiment.config.name, run_dir, resume)
     args = [str(config), "--run-dir", str(target), "--resume", resume]
     args += [a for o in overrides or [] for a in ("--set", o)]
     args += [a for flag, value in (("--device", device), ("--max-time", max_time), ("--seed", seed))
@@ -114,12 +139,15 @@ def _launch(nproc: int, experiment, config: Path, overrides, run_dir, resume: st
 @app.command(epilog=examples(
     "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt",
     "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/best.pt --split validation --json",
-    "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt --data holdout.npz"))
+    "trainer evaluate --ckpt runs/mnist_mlp/checkpoints/last.pt --data holdout.npz",
+    "trainer evaluate --config configs/mnist.yaml   # the model before training"))
 @report_errors
 def evaluate(
-    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file (e.g. runs/x/checkpoints/last.pt)."),
+    ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file (e.g. "
+                                        "runs/x/checkpoints/last.pt)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Config to use instead of the "
-                                          "checkpoint's own."),
+                                          "checkpoint's own; alone, evaluates the config's model "
+                                          "as initialised (before training)."),
     split: str = typer.Option("test", "--split", help="test | validation | train."),
     data: Optional[Path] = typer.Option(None, "--data", help="Evaluate on this file instead "
                                         "(same format as data.test)."),
@@ -127,7 +155,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     device: Optional[str] = typer.Option(None, "--device"),
 ) -> None:
-    """Loss and metrics of a checkpoint on a data split."""
+    """Loss and metrics of a checkpoint (or of a config's untrained model) on a data split."""
     from trainer.engine.inference import evaluate_checkpoint
     experiment = _load(config, None) if config else None
     results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device, test_file=data)
@@ -139,20 +167,31 @@ def evaluate(
 
 @app.command(epilog=examples(
     "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input x.npy --output p.npy",
-    "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5"))
+    "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5",
+    "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input scaled.npy --output p.npy --preprocessed"))
 @report_errors
 def predict(
-    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file."),
+    ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file."),
     input: Path = typer.Option(..., "--input", help="Inputs: .npy, .npz, .h5 or .csv."),
     output: Path = typer.Option(..., "--output", help="Predictions: .h5, .npy, .npz or .csv."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Config to use instead of the "
+                                          "checkpoint's own; alone, predicts with the config's "
+                                          "model as initialised (before training)."),
+    preprocessed: bool = typer.Option(False, "--preprocessed", help="The inputs are already "
+                                      "transformed: do not apply data.transforms to them."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
     device: Optional[str] = typer.Option(None, "--device"),
 ) -> None:
-    """Write a checkpoint's predictions for the inputs in a file (format by suffix)."""
+    """Write a checkpoint's predictions for the inputs in a file (format by suffix). The
+    config's input transforms are applied to the (raw) inputs unless --preprocessed."""
     from trainer.engine.data.prediction_files import check_output_file, write_predictions
     from trainer.engine.inference import predict_file
     check_output_file(output)
-    predictions = predict_file(ckpt, input, batch_size, device)
+    predictions, warnings = predict_file(ckpt, input, batch_size, device,
+                                         _load(config, None) if config else None, preprocessed)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}: are the inputs already preprocessed? Then pass "
+                   f"--preprocessed (the config's transforms were applied to them)", err=True)
     write_predictions(output, predictions)
     shapes = ", ".join(f"{k} {list(v.shape)}" for k, v in predictions.items())
     typer.echo(f"wrote {output}: {shapes}")
@@ -168,21 +207,25 @@ def validate(
     print_config: bool = PrintConfigOption,
 ) -> None:
     """Check a config: schema, model graph, data, one batch through the model. Trains nothing."""
-    from trainer.engine.preflight import validate_experiment
     experiment = _load(config, overrides)
     if print_config:
         return _print_resolved(experiment)
+    from trainer.engine.preflight import validate_experiment
     report = validate_experiment(experiment)
     typer.echo(f"{config}: valid ({report})")
 
 
 @app.command(epilog=examples(
     "trainer summary configs/mnist.yaml",
-    "trainer summary --ckpt runs/mnist_mlp/checkpoints/last.pt"))
+    "trainer summary --ckpt runs/mnist_mlp/checkpoints/last.pt",
+    "trainer summary configs/mnist.yaml --plot model.png"))
 @report_errors
 def summary(
     config: Optional[Path] = typer.Argument(None, help="Experiment YAML file."),
     ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Summarise a checkpoint's model instead."),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot", help="Also draw the graph (layers, shapes, connections) into this PNG "
+        "(like Keras's plot_model; needs matplotlib). Several models: one file each, FILE_name.png."),
     overrides: Optional[List[str]] = SetOption,
 ) -> None:
     """Layer table: name, type, output shape, parameters (like Keras model.summary())."""
@@ -198,8 +241,13 @@ def summary(
         experiment = _load(config, overrides)
         models = build_models(experiment)
     for name, model in models.items():
-        typer.echo(f'Model: "{experiment.config.name}"' + (f" / {name}" if name != "model" else ""))
+        title = f'Model: "{experiment.config.name}"' + (f" / {name}" if name != "model" else "")
+        typer.echo(title)
         typer.echo(summarize(model).format())
+        if plot is not None:
+            from trainer.engine.model_plot import plot_model
+            path = plot if len(models) == 1 else plot.with_name(f"{plot.stem}_{name}{plot.suffix}")
+            typer.echo(f"graph drawn in {plot_model(model, title, path)}")
 
 
 @app.command(epilog=examples(
@@ -288,6 +336,7 @@ def _print_resolved(experiment) -> None:
 
 
 def main() -> None:
+    signals.install()  # again: `python -m trainer.cli.main` enters here
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()
 

@@ -19,7 +19,8 @@ from .metrics import CompiledMetrics
 from .loop.precision import grad_scaler
 from .optim import TrainOptimizer, build_optimizer
 from .recipe import RECIPES, Recipe
-from .registry import check_arguments, component_search_dirs, split_spec
+from .registry import check_arguments, split_spec
+from .search_path import config_search_dirs
 
 
 @dataclass
@@ -43,7 +44,7 @@ def build_models(experiment: LoadedExperiment) -> dict[str, GraphModel]:
     if cfg.model is None and not cfg.models:
         raise experiment.config_error("the config needs a 'model' (or 'models' for a recipe)", "model")
     try:
-        with component_search_dirs(*config_dirs(experiment)):
+        with config_search_dirs(*config_dirs(experiment)):
             return _build_models(cfg)
     except ConfigError as exc:  # graph errors: add the file:line of the key they name
         raise experiment.config_error(exc.message, exc.key_path) from None
@@ -66,7 +67,7 @@ def build_components(experiment: LoadedExperiment, device: torch.device,
     """`file.py:Name` components are looked up next to the config file, then in the cwd.
     `data_state` holds fitted transform statistics from a checkpoint."""
     try:
-        with component_search_dirs(*config_dirs(experiment)):
+        with config_search_dirs(*config_dirs(experiment)):
             return _build_components(experiment, device, splits, data_state)
     except ConfigError as exc:  # add the file:line of the key the error names
         if exc.source is not None or not exc.key_path:
@@ -81,7 +82,8 @@ def _build_components(experiment: LoadedExperiment, device: torch.device,
     models = recipe_models(experiment, recipe_cls, build_models(experiment))
     main = models[next(iter(models))]
     units = [shape[-1] for shape in main.output_shapes.values() if shape]
-    data = load_data(cfg.data, cfg.fit, main.input_names, main.output_names, splits, data_state,
+    data = load_data(cfg.data, cfg.fit, main.input_names,
+                     recipe_cls.target_outputs(main.output_names, options), splits, data_state,
                      output_units=units[0] if len(units) == 1 else None)
     check_data_fits(data, main)
     if data.validation is not None and not recipe_cls.implements("test_step"):
@@ -93,8 +95,9 @@ def _build_components(experiment: LoadedExperiment, device: torch.device,
     if cfg.compile.loss is not None:
         loss = CompiledLoss.from_config(cfg.compile.loss, cfg.compile.loss_weights, main.output_names)
     if loss is not None or cfg.compile.metrics or cfg.compile.weighted_metrics:
-        metrics = CompiledMetrics.from_config(cfg.compile.metrics, cfg.compile.weighted_metrics,
-                                              main.output_names)
+        metrics = CompiledMetrics.from_config(
+            cfg.compile.metrics, cfg.compile.weighted_metrics, main.output_names,
+            recipe_cls.logged_losses(main.output_names, loss, options))
     if loss is not None:
         loss.check_outputs(main.output_shapes)
     if metrics is not None:

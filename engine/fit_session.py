@@ -13,6 +13,7 @@ from typing import TextIO
 
 import torch
 
+from . import signals
 from .callbacks import build_callbacks
 from .callbacks.csv_logger import CSVLogger
 from .callbacks.progress import EpochLines, ProgressBar
@@ -27,13 +28,13 @@ from .loop.fit import FitLoop
 from .loop.stop_policy import StopPolicy
 from .plots import record_curves
 from .preflight import validate_experiment
-from .registry import component_search_dirs
+from .search_path import config_search_dirs
 from .state.checkpoint import load_checkpoint
 from .state.lock import RunLock
 from .state.rng import seed_everything
 from .state.run_record import RunRecord, WorkerRecord
 from .state.run_state import RunState
-from .state.rundir import RunDir, next_free_run_dir
+from .state.rundir import RunDir, choose_run_dir
 
 # Keys that may change between invocations of the same run without changing what it computes.
 RUNTIME_KEYS = ("device",)
@@ -63,24 +64,17 @@ class FitResult:
     already_finished: bool = False
 
 
-def choose_run_dir(experiment: LoadedExperiment, run_dir: Path | None, resume: str
-                   ) -> tuple[Path, str]:
-    """(run dir, resume mode): runs/<name> unless given; `--resume never` on an existing one
-    takes the next free runs/<name>-N, which is then a fresh start ('auto')."""
-    path = Path(run_dir or Path("runs") / experiment.config.name)
-    if resume == "never" and path.exists():
-        return next_free_run_dir(path), "auto"
-    return path, resume
-
-
 def fit(experiment: LoadedExperiment, options: FitOptions) -> FitResult:
     """Everything that can be wrong with the config, data or run dir is found before the run
     dir is touched; the decision to resume is taken again under the lock. Under torchrun every
     rank runs this; rank 0 alone writes."""
+    stop_if_signalled()
     dist, device = init_distributed(resolve_device(options.device or experiment.config.device))
     try:
-        path, resume = choose_run_dir(experiment, options.run_dir, options.resume)
+        path, resume = choose_run_dir(experiment.config.name, options.run_dir, options.resume)
         run_dir = RunDir(from_main(path, dist))
+        if dist.is_main:
+            RunLock(run_dir.lock_file).refuse_if_held()  # exit 4 before data and model are built
         checkpoint_path = None
         if run_dir.exists():
             _refuse_changed_config(run_dir.read_config(), experiment, str(run_dir.config))
@@ -101,17 +95,20 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
     seed_everything(cfg.seed)
     use_deterministic(cfg.deterministic)
     components = build_components(experiment, device)
+    stop_if_signalled()
     accelerate(components.models, cfg, components.device)
     wrap_models(components.models, dist, components.device)
-    with component_search_dirs(*config_dirs(experiment)):
+    with config_search_dirs(*config_dirs(experiment)):
         user_callbacks = build_callbacks(cfg.fit.callbacks)
     # A CSVLogger without a filename sets the format of the run's own history.csv.
     separator = next((c.separator for c in user_callbacks
                       if isinstance(c, CSVLogger) and c.filename is None), ",")
-    record = (RunRecord if dist.is_main else WorkerRecord)(run_dir, separator)
+    record = (RunRecord(run_dir, separator, console=options.warn) if dist.is_main
+              else WorkerRecord(run_dir, separator))
     progress = _progress(options) if dist.is_main else []
     stop = StopPolicy(options.max_seconds, options.started, dist, components.device)
     loop = FitLoop(components, [*user_callbacks, *progress], record, stop, dist)
+    stop_if_signalled()
 
     record.create()
     with (RunLock(run_dir.lock_file) if dist.is_main else contextlib.nullcontext(NO_LOCK)) as lock:
@@ -142,6 +139,12 @@ class _NoLock:
 
 
 NO_LOCK = _NoLock()  # ranks other than 0 under torchrun: rank 0 holds the run's lock
+
+
+def stop_if_signalled() -> None:
+    """Before training: a stop signal received so far ends the command here (exit 75)."""
+    if (name := signals.pending()) is not None:
+        raise TrainingInterrupted(f"{name} before training started: nothing written")
 
 
 def _already_finished(run_dir: RunDir) -> FitResult | None:
@@ -184,8 +187,7 @@ def _train(experiment: LoadedExperiment, loop: FitLoop, record: RunRecord, stop:
 
 def _end(loop: FitLoop, record: RunRecord, state: RunState, reason: str) -> None:
     record.ended(state, reason, loop.position())
-    if record.writes:
-        record_curves(record.dir, record.log)
+    _draw_curves(record)
 
 
 def _finish(loop: FitLoop, record: RunRecord, outcome: RunState) -> FitResult:
@@ -195,13 +197,28 @@ def _finish(loop: FitLoop, record: RunRecord, outcome: RunState) -> FitResult:
     record.write_weights(loop.recipe.models)
     test_metrics = None
     if data.test is not None and loop.recipe.implements("test_step"):
+        _stop_before_finishing(loop)
         test_metrics = loop.evaluate(loop.batches(data.test, loop.cfg.batch_size_for("evaluate")))
+        _stop_before_finishing(loop)
         record.write_metrics(test_metrics)
     record.finished(outcome, loop.position(), len(progress.epochs_done), test_metrics)
-    if record.writes:
-        record_curves(record.dir, record.log)
+    _draw_curves(record)
     return FitResult(outcome, record.dir.path, len(progress.epochs_done), progress.last_logs(),
                      test_metrics)
+
+
+def _draw_curves(record: RunRecord) -> None:
+    if record.writes and (problem := record_curves(record.dir)) is not None:
+        record.console_warning(problem)
+
+
+def _stop_before_finishing(loop: FitLoop) -> None:
+    """A stop signal after training: the run is trained and checkpointed; the final evaluation
+    runs when the same command is run again."""
+    if (name := signals.pending()) is not None:
+        raise TrainingInterrupted(
+            f"{name} after training: checkpoint written at the end of epoch "
+            f"{loop.progress.epoch}; the final evaluation runs on the next invocation")
 
 
 def _progress(options: FitOptions) -> list:

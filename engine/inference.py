@@ -1,6 +1,9 @@
 """Evaluate and predict with a checkpoint: rebuild its experiment (its own stored config, or the
 user's `--config`; `--data FILE` swaps the test split), load the weights, run the recipe's
-test/predict step. Also the model of a checkpoint for `trainer summary --ckpt`."""
+test/predict step. Without a checkpoint, the config's models as `fit` would start them (seeded,
+untrained), as Keras evaluates a compiled model before training. Predict applies the config's
+input transforms unless the inputs are `preprocessed`, and warns about inputs that cannot be raw
+data like the training inputs. Also the model of a checkpoint for `trainer summary --ckpt`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,10 +15,12 @@ from .components import build_components, build_models
 from .config import LoadedExperiment, resolve_experiment
 from .data import ArraySplit, make_batches, transform_inputs
 from .data.prediction_files import read_inputs
+from .data.raw_inputs import unlike_raw
 from .errors import CheckpointError, ConfigError
 from .loop.device import resolve_device
 from .loop.evaluate import evaluate_batches, predict_batches
 from .state.checkpoint import load_checkpoint
+from .state.rng import seed_everything
 
 SPLITS = ("test", "validation", "train")
 DATA_SOURCES_BY_SUFFIX = {".npz": "npz", ".npy": "npy", ".h5": "hdf5", ".hdf5": "hdf5",
@@ -47,8 +52,18 @@ def checkpoint_models(checkpoint_path: Path) -> tuple[LoadedExperiment, dict[str
     return experiment, build_models(experiment)
 
 
-def _load(checkpoint_path: Path, config: LoadedExperiment | None, device: str | None,
+def _load(checkpoint_path: Path | None, config: LoadedExperiment | None, device: str | None,
           splits: tuple[str, ...], test_file: Path | None = None) -> tuple[Any, LoadedExperiment]:
+    if checkpoint_path is None:  # the models as fit starts them: built after seeding, untrained
+        if config is None:
+            raise ConfigError("give --ckpt PATH, or --config CONFIG to use the model before training")
+        experiment = experiment_of({}, config, test_file)
+        seed_everything(experiment.config.seed)
+        components = build_components(
+            experiment, resolve_device(device or experiment.config.device), splits)
+        for model in components.models.values():
+            model.eval()
+        return components, experiment
     state = load_checkpoint(checkpoint_path)
     experiment = experiment_of(state, config, test_file)
     components = build_components(experiment, resolve_device(device or experiment.config.device),
@@ -63,7 +78,7 @@ def _load(checkpoint_path: Path, config: LoadedExperiment | None, device: str | 
     return components, experiment
 
 
-def evaluate_checkpoint(checkpoint_path: Path, config: LoadedExperiment | None = None,
+def evaluate_checkpoint(checkpoint_path: Path | None, config: LoadedExperiment | None = None,
                         split: str = "test", batch_size: int | None = None,
                         device: str | None = None, test_file: Path | None = None
                         ) -> dict[str, float]:
@@ -82,16 +97,23 @@ def evaluate_checkpoint(checkpoint_path: Path, config: LoadedExperiment | None =
     return evaluate_batches(components.recipe, batches, precision=cfg.precision)
 
 
-def predict_file(checkpoint_path: Path, input_file: Path, batch_size: int | None = None,
-                 device: str | None = None) -> dict[str, np.ndarray]:
-    """Predictions for the inputs in `input_file`, by output name (`predictions` for one)."""
-    components, experiment = _load(checkpoint_path, None, device, ())
+def predict_file(checkpoint_path: Path | None, input_file: Path, batch_size: int | None = None,
+                 device: str | None = None, config: LoadedExperiment | None = None,
+                 preprocessed: bool = False) -> tuple[dict[str, np.ndarray], list[str]]:
+    """(predictions for the inputs in `input_file` by output name (`predictions` for one),
+    warnings about inputs that cannot be raw training data). Without a checkpoint, `config`'s
+    untrained model, its transforms' statistics fitted on the training split."""
+    splits = () if checkpoint_path is not None else ("train",)
+    components, experiment = _load(checkpoint_path, config, device, splits)
     cfg = experiment.config
     model = components.models[components.main_model]
     x = read_inputs(input_file, model.input_names)
-    split = transform_inputs(ArraySplit(x, None), cfg.data, model, components.data.state_dict())
+    split, warnings = ArraySplit(x, None), []
+    if not preprocessed:
+        warnings = unlike_raw(x, components.data.raw_inputs or {})
+        split = transform_inputs(split, cfg.data, model, components.data.state_dict())
     batches = make_batches(split, batch_size or cfg.batch_size_for("predict"), components.device)
     predictions = predict_batches(components.recipe, batches, cfg.precision)
     if not isinstance(predictions, dict):
         predictions = {"predictions": predictions}
-    return {k: v.numpy() for k, v in predictions.items()}
+    return {k: v.numpy() for k, v in predictions.items()}, warnings

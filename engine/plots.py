@@ -12,7 +12,7 @@ from .runs import RunInfo, read_run
 from .state.atomic import atomic_write
 from .state.rundir import RunDir
 
-INSTALL_HINT = "pip install 'trainer[plot]' (or: pip install matplotlib)"
+INSTALL_HINT = "pip install matplotlib (a dependency of trainer; missing from this install)"
 NOT_CURVES = ("lr", "seconds")
 
 
@@ -24,16 +24,16 @@ def matplotlib_available() -> bool:
     return True
 
 
-def record_curves(run_dir: RunDir, log: Any) -> None:
-    """At the end of a run, best effort: without matplotlib, or when drawing fails, a note in
-    train.log, never a failed run."""
+def record_curves(run_dir: RunDir) -> str | None:
+    """At the end of a run, best effort: None when drawn, else why not (without matplotlib,
+    or when drawing fails), never a failed run."""
     if not matplotlib_available():
-        log.info(f"{run_dir.curves.name} not drawn: matplotlib is not installed ({INSTALL_HINT})")
-        return
+        return f"{run_dir.curves.name} not drawn: matplotlib is not installed ({INSTALL_HINT})"
     try:
         write_run_curves(run_dir.path)
     except Exception as exc:  # noqa: BLE001 - a picture is never worth failing a run for
-        log.warning(f"{run_dir.curves.name} not drawn: {type(exc).__name__}: {exc}")
+        return f"{run_dir.curves.name} not drawn: {type(exc).__name__}: {exc}"
+    return None
 
 
 def write_run_curves(run_dir: Path) -> Path | None:
@@ -67,7 +67,7 @@ def write_run_curves(run_dir: Path) -> Path | None:
     count = f"{len(epochs)} epoch" + ("s" if len(epochs) != 1 else "")
     figure.suptitle(f"{run.name} ({run.state.replace('_', ' ')}, {count})")
     path = RunDir(run_dir).curves
-    _save(figure, path)
+    save_png(figure, path)
     return path
 
 
@@ -110,7 +110,7 @@ def plot_runs(run_dirs: list[Path], metric: str | None, output: Path | None) -> 
                     label=f"{run.name}: best epoch {run.best_epoch}")
     _label(ax, f"{metric} by epoch", metric, longest)
     output = output or Path(f"plot_{metric}.png")
-    _save(figure, output)
+    save_png(figure, output)
     return metric, output
 
 
@@ -168,5 +168,6 @@ def _label(ax: Any, title: str, ylabel: str, epochs: list[int]) -> None:
     ax.legend(fontsize="small")
 
 
-def _save(figure: Any, path: Path) -> None:
+def save_png(figure: Any, path: Path) -> None:
+    """The figure as a PNG, written atomically (a kill never leaves half a file)."""
     atomic_write(Path(path), lambda handle: figure.savefig(handle, format="png", dpi=100))

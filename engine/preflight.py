@@ -10,12 +10,12 @@ from .config import LoadedExperiment
 from .data import make_batches
 from .errors import ConfigError
 from .loop.device import resolve_device
-from .registry import component_search_dirs
+from .search_path import config_search_dirs
 
 
 def validate_experiment(experiment: LoadedExperiment) -> str:
     cfg = experiment.config
-    with component_search_dirs(*config_dirs(experiment)):
+    with config_search_dirs(*config_dirs(experiment)):
         build_callbacks(cfg.fit.callbacks)
     components = build_components(experiment, resolve_device("cpu"))
     recipe = components.recipe

@@ -83,6 +83,16 @@ class Recipe:
         return []
 
     @classmethod
+    def target_outputs(cls, output_names: list[str], options: dict[str, Any]) -> list[str]:
+        """The model outputs the data supplies targets for (`options`: the recipe's arguments)."""
+        return list(output_names)
+
+    @classmethod
+    def logged_losses(cls, output_names: list[str], loss: Any, options: dict[str, Any]) -> list[str]:
+        """The outputs whose loss is logged as `<output>_loss`: those the compiled loss covers."""
+        return list(loss.losses) if loss is not None else []
+
+    @classmethod
     def implements(cls, step: str) -> bool:
         """Whether this recipe overrides `step` (e.g. 'test_step')."""
         return getattr(cls, step) is not getattr(Recipe, step)

@@ -2,39 +2,25 @@
 
 A component in YAML is a name (`"adam"`), a mapping with `type` and arguments
 (`{type: Adam, learning_rate: 0.01}`), or a user component by import path
-(`my_pkg.losses:HuberLoss`, `path/to/file.py:HuberLoss`). Names match case- and
+(`my_pkg.losses:HuberLoss`, `path/to/file.py:HuberLoss`). A user reference to a plain function
+that needs arguments (`file.py:huber_fn`, `def huber_fn(y_true, y_pred)`) is the component
+itself, as Keras accepts functions everywhere; the kind decides how to use it. Names match case- and
 underscore-insensitively, so Keras's `SparseCategoricalCrossentropy` and
 `sparse_categorical_crossentropy` find the same entry. Argument checking happens here so
 every component kind reports bad arguments the same way, with the key path.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import difflib
 import hashlib
 import importlib
 import importlib.util
 import inspect
 import sys
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from .errors import ConfigError
-
-# Folders where `file.py:Name` references are looked up (the config's folder, then the cwd).
-_search_dirs: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar(
-    "component_search_dirs", default=()
-)
-
-
-@contextlib.contextmanager
-def component_search_dirs(*dirs: Path) -> Iterator[None]:
-    token = _search_dirs.set(tuple(Path(d) for d in dirs))
-    try:
-        yield
-    finally:
-        _search_dirs.reset(token)
+from .search_path import find_file
 
 
 def normalize(name: str) -> str:
@@ -74,13 +60,8 @@ def load_import_ref(ref: str, key_path: str) -> Any:
 
 
 def _load_file_module(file_ref: str, key_path: str) -> Any:
-    candidates = [Path(file_ref)] if Path(file_ref).is_absolute() else [
-        d / file_ref for d in (*_search_dirs.get(), Path.cwd())
-    ]
-    path = next((p.resolve() for p in candidates if p.is_file()), None)
-    if path is None:
-        tried = ", ".join(str(p) for p in candidates)
-        raise ConfigError(f"file '{file_ref}' not found (looked at {tried})", key_path)
+    """`file.py` next to the config first, then in the cwd (engine/search_path.py)."""
+    path = find_file(file_ref, key_path).resolve()
     module_name = "trainer_user_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
     if module_name in sys.modules:
         return sys.modules[module_name]
@@ -184,6 +165,8 @@ class Registry:
         """Build a component from its spec; `context` passes engine-supplied arguments."""
         name, args = split_spec(spec, key_path, self.kind)
         factory = self.lookup(name, f"{key_path}.type" if isinstance(spec, dict) else key_path)
+        if is_import_ref(name) and not args and is_plain_function(factory):
+            return factory
         what = f"{self.kind} '{name}'"
         check_arguments(factory, args, key_path, what, tuple(context))
         accepted = _accepted_context(factory, context)
@@ -193,6 +176,19 @@ class Registry:
             raise
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"cannot build {what}: {exc}", key_path) from exc
+
+
+def is_plain_function(obj: Any) -> bool:
+    """A function (not a class) that cannot be called without arguments: a Keras-style
+    component function such as `loss(y_true, y_pred)` or `initializer(shape, dtype)`."""
+    if not inspect.isroutine(obj):
+        return False
+    try:
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.default is inspect.Parameter.empty
+               and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
 def _accepted_context(factory: Callable, context: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ reconstruction loss.
 The model has two outputs: the prediction and a reconstruction of its inputs (a Dense layer on
 the last hidden layer, as wide as the input). The step minimises
 `loss = main loss + reconstruction_weight * mean((reconstruction - inputs)^2)` and logs `loss`,
-`<main output>_loss` and `reconstruction_loss` (unweighted), plus any `compile.metrics`.
+`<main output>_loss` and `reconstruction_loss` (unweighted), plus any `compile.metrics`. The data
+supplies targets for the main output only (the reconstruction's target is the input).
 """
 from __future__ import annotations
 
@@ -18,9 +19,12 @@ from trainer.engine.errors import ConfigError
 from trainer.engine.recipe import Recipe
 
 
+RECONSTRUCTION = "reconstruction"  # the default name of the reconstruction output
+
+
 class ReconstructingRegressor(Recipe):
     def __init__(self, models, optimizers, loss=None, metrics=None,
-                 reconstruction_output: str = "reconstruction", reconstruction_weight: float = 0.05):
+                 reconstruction_output: str = RECONSTRUCTION, reconstruction_weight: float = 0.05):
         super().__init__(models, optimizers, loss, metrics)
         outputs = self.model.output_names
         if len(outputs) != 2 or reconstruction_output not in outputs:
@@ -36,6 +40,15 @@ class ReconstructingRegressor(Recipe):
                               f"(compile.loss: {{{self.main_output}: mse}})", "compile.loss")
         self.reconstruction_output = reconstruction_output
         self.reconstruction_weight = reconstruction_weight
+
+    @classmethod
+    def target_outputs(cls, output_names: list[str], options: dict[str, Any]) -> list[str]:
+        reconstruction = options.get("reconstruction_output", RECONSTRUCTION)
+        return [o for o in output_names if o != reconstruction] or list(output_names)
+
+    @classmethod
+    def logged_losses(cls, output_names: list[str], loss: Any, options: dict[str, Any]) -> list[str]:
+        return list(output_names)
 
     def losses(self, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor], Any, Any]:
         """(total, parts, targets, outputs) of one batch."""

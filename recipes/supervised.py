@@ -16,6 +16,12 @@ class Supervised(Recipe):
         super().__init__(models, optimizers, loss, metrics)
         if loss is None:
             raise ConfigError("the supervised recipe needs a loss", "compile.loss")
+        for output, output_loss in loss.losses.items():
+            if output_loss.reduction == "none":
+                raise ConfigError("reduction 'none' leaves one value per sample, for recipes that "
+                                  "reduce them themselves; the supervised recipe needs a scalar "
+                                  "loss (sum_over_batch_size, sum or mean_with_sample_weight)",
+                                  f"{loss.key_paths[output]}.reduction")
         # Decided once: a model without regularisers adds nothing to each step's loss.
         self.penalty = (self.model.regularization_loss
                         if getattr(self.model, "has_regularization", False) else None)

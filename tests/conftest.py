@@ -18,10 +18,11 @@ import yaml
 from typer.testing import CliRunner
 
 from trainer.cli.main import app
+from trainer.engine import signals
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
-TRAINER = [sys.executable, "-m", "trainer.cli.main"]
+TRAINER = [sys.executable, "-m", "trainer.cli"]
 HANG_TIMEOUT = 1800  # seconds: far beyond any test's run on a loaded 2-core machine
 
 # Two cores: keep torch from oversubscribing when pytest and a child process both run.
@@ -58,6 +59,7 @@ def cli_runner() -> CliRunner:
 def cli(workdir, cli_runner):
     """`cli("fit", "configs/mnist.yaml", "--set", "fit.epochs=1")` -> Result (in-process)."""
     def run(*args: str) -> Result:
+        signals.clear()  # a stop signal an earlier in-process command received is not ours
         result = cli_runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
         return Result(result.exit_code, result.stdout, result.stderr)
     return run

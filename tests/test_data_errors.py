@@ -27,7 +27,7 @@ def _npz(workdir, name="d.npz", **arrays) -> dict:
 
 def test_missing_file(cli, workdir):
     _fails(cli, workdir, experiment({"source": "hdf5", "path": "nowhere.h5"}),
-           "nowhere.h5", "file not found")
+           "data.train.path", "file 'nowhere.h5' not found (looked at ")
 
 
 def test_missing_hdf5_key_lists_the_datasets(cli, workdir):

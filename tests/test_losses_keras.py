@@ -106,3 +106,41 @@ def test_sparse_loss_refuses_a_one_unit_output():
     with pytest.raises(ConfigError, match="one output unit per class") as err:
         loss.check_outputs({"out": (1,)})
     assert err.value.key_path == "compile.loss"
+
+
+# Keras 3 reductions: sum_over_batch_size (default), mean (its alias), sum,
+# mean_with_sample_weight, none; with sample weights, masks (ignore_class) and sequence values.
+REDUCTION_CASES = [
+    ("mse", lambda r: keras.losses.MeanSquaredError(reduction=r), "regression"),
+    ({"type": "SparseCategoricalCrossentropy", "ignore_class": 1},
+     lambda r: keras.losses.SparseCategoricalCrossentropy(ignore_class=1, reduction=r), "sparse"),
+    ({"type": "Huber", "delta": 0.5}, lambda r: keras.losses.Huber(delta=0.5, reduction=r),
+     "regression"),
+]
+
+
+@pytest.mark.parametrize("spec,keras_loss,kind", REDUCTION_CASES, ids=["mse", "scce_ignore", "huber"])
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "mean", "sum",
+                                       "mean_with_sample_weight", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_reductions_equal_keras(spec, keras_loss, kind, reduction, weighted):
+    y_true, y_pred = case(kind, seed=3)
+    sw = weights(3) if weighted else None
+    spec = {**(spec if isinstance(spec, dict) else {"type": spec}), "reduction": reduction}
+    ours = build_loss(spec, "compile.loss")(torch.from_numpy(y_true), torch.from_numpy(y_pred),
+                                            None if sw is None else torch.from_numpy(sw))
+    theirs = keras_loss(reduction)(y_true, y_pred, sample_weight=sw)
+    assert_close(ours, theirs)
+
+
+def test_a_plain_function_loss_takes_a_reduction_and_bad_reductions_are_refused(tmp_path):
+    (tmp_path / "fns.py").write_text(
+        "import torch\n"
+        "def custom_mean_squared_error(y_true, y_pred):\n"
+        "    return torch.mean(torch.square(y_true - y_pred), -1)\n")
+    y_true, y_pred = case("regression", seed=4)
+    spec = {"type": f"{tmp_path}/fns.py:custom_mean_squared_error", "reduction": "sum"}
+    ours = build_loss(spec, "compile.loss")(torch.from_numpy(y_true), torch.from_numpy(y_pred))
+    assert_close(ours, keras.losses.MeanSquaredError(reduction="sum")(y_true, y_pred))
+    with pytest.raises(ConfigError, match="unknown reduction 'average'.*sum_over_batch_size"):
+        build_loss({"type": "mse", "reduction": "average"}, "compile.loss")

@@ -79,6 +79,21 @@ def test_reconstructing_regressor_logs_both_loss_parts(cli, workdir):
     assert history["reconstruction_loss"][-1] < history["reconstruction_loss"][0]
 
 
+def test_reconstructing_regressor_trains_on_file_data_with_targets_for_the_main_output(cli, workdir):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(96, 8)).astype("float32")
+    np.savez(workdir / "housing.npz", x=x, y=x[:, :1] * 2 + 1)
+    split = "data.train={source: npz, path: housing.npz, x: x, y: y}"
+    result = cli("fit", CONFIGS / "reconstructing_regressor.yaml", *sets(split, "fit.epochs=2"))
+    assert result.exit_code == 0, result.output
+    history = history_of(workdir / "runs" / "reconstructing_regressor")
+    assert {"output_loss", "reconstruction_loss", "val_output_loss"} <= set(history)
+    # The reconstruction's target is the input: the data names no key for it.
+    both = "data.train.y={output: y, reconstruction: x}"
+    result = cli("fit", CONFIGS / "reconstructing_regressor.yaml", *sets(split, both))
+    assert result.exit_code == 2 and "'reconstruction' is not a model output that takes targets from the data; those are output" in result.output
+
+
 # --- GAN (Keras "Customizing what happens in fit()") ----------------------------------------
 
 # The shipped config, shrunk for a CPU test: 192 images, 6 steps an epoch, 8-filter convs.

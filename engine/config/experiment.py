@@ -111,7 +111,8 @@ def _first_error(exc: pydantic.ValidationError, locations: dict[str, str]) -> Co
         return ConfigError("this key is required", path, source)
     got = best.get("input")
     got_text = f" (got {json.dumps(got, default=str)})" if not isinstance(got, (dict, list)) else ""
-    return ConfigError(f"{best['msg'].lower()}{got_text}", path, source)
+    message = str(best["ctx"]["error"]) if kind == "value_error" else best["msg"].lower()
+    return ConfigError(f"{message}{got_text}", path, source)
 
 
 def _is_union_tag(part: Any) -> bool:

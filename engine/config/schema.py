@@ -15,9 +15,16 @@ Component = Union[str, dict[str, Any]]
 Shape = list[Optional[int]]
 KeyMap = Union[str, int, list[Union[str, int]], dict[str, Union[str, int]]]
 
+LOSS_FORMS = ("a loss is a name or {type: name, ...}, a mapping output name -> loss, or a "
+              "list of losses in output order")
+METRICS_FORMS = ("metrics are a list of metrics (every output), a mapping output name -> list, "
+                 "or a list of lists (one per output, in output order)")
+
 # What the validators below check, said in JSON Schema for editors (documentation only).
 INTEGER_KEY = {"pattern": r"^\s*[+-]?\d+\s*$"}
 FOLDER_NAME = r"^(?!\.\.?$)[^/]+$"
+# Signals a scheduler may send before it stops a job (SLURM: SIGUSR1 or SIGTERM).
+StopSignal = Literal["SIGTERM", "SIGINT", "SIGUSR1", "SIGUSR2", "SIGHUP", "SIGQUIT", "SIGXCPU"]
 
 
 class Section(BaseModel):
@@ -84,14 +91,15 @@ class CompileConfig(Section):
     optimizer: Component = Field("rmsprop", description="optimizer name or mapping")
     optimizers: Optional[dict[str, Component]] = Field(
         None, description="recipes with several optimizers: name -> optimizer")
-    loss: Optional[Union[Component, dict[str, Component]]] = Field(
-        None, description="loss, or output name -> loss")
+    loss: Optional[Union[Component, dict[str, Optional[Component]], list[Optional[Component]]]] = Field(
+        None, description="loss, output name -> loss, or a list of losses in output order")
     loss_weights: Optional[Union[dict[str, float], list[float]]] = Field(
-        None, description="multi-output: weight of each output's loss")
-    metrics: Optional[Union[list[Component], dict[str, list[Component]]]] = Field(
-        None, description="unweighted metrics, or output name -> metrics")
-    weighted_metrics: Optional[Union[list[Component], dict[str, list[Component]]]] = Field(
-        None, description="metrics weighted by sample and class weights")
+        None, description="multi-output: weight of each output's loss (mapping or list)")
+    metrics: Optional[Union[list[Union[Component, list[Component]]], dict[str, list[Component]]]] = Field(
+        None, description="unweighted metrics, output name -> metrics, or one list per output")
+    weighted_metrics: Optional[Union[list[Union[Component, list[Component]]],
+                                     dict[str, list[Component]]]] = Field(
+        None, description="metrics weighted by sample and class weights (same forms as metrics)")
     jit_compile: Union[bool, Literal["step"]] = Field(
         False, description="true: torch.compile each model (in place); step: torch.compile the "
                            "whole train step (forward, loss, backward, metrics)")
@@ -104,6 +112,20 @@ class CompileConfig(Section):
     steps_per_execution: int = Field(
         1, gt=0, description="train steps per host iteration: batch hooks, checkpoint_every and "
                              "the interrupt check run once per execution")
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _loss_form(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, (str, dict, list)):
+            raise ValueError(LOSS_FORMS)
+        return value
+
+    @field_validator("metrics", "weighted_metrics", mode="before")
+    @classmethod
+    def _metrics_form(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, (dict, list)):
+            raise ValueError(METRICS_FORMS)
+        return value
 
 
 class FitConfig(Section):
@@ -123,6 +145,10 @@ class FitConfig(Section):
     validation_freq: int = Field(1, gt=0, description="validate every N epochs")
     validation_batch_size: Optional[int] = Field(
         None, gt=0, description="validation batch size (default batch_size)")
+    stop_signals: list[StopSignal] = Field(
+        ["SIGTERM", "SIGINT", "SIGUSR1"],
+        description="signals that stop training resumably (checkpoint, exit 75); a second one "
+                    "stops at once")
     checkpoint_every: Optional[int] = Field(
         None, gt=0, description="also write checkpoints/last.pt every N batches")
 

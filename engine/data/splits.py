@@ -10,6 +10,7 @@ from ..errors import ConfigError, DataError
 from .arrays import ArraySplit
 from .budget import memory_budget
 from .class_weights import class_weight_table, weigh_samples
+from .raw_inputs import describe
 from .transforms.pipelines import DataTransforms
 from .sources import load_split
 from .sources.hdf5_stream import StreamSplit
@@ -24,10 +25,13 @@ class DataSplits:
     test: Split | None
     transforms: DataTransforms | None = None
     allow_nan: bool = False
+    raw_inputs: dict[str, Any] | None = None  # dtype and range of the raw training inputs
 
     def state_dict(self) -> dict[str, Any]:
-        """What a checkpoint keeps: the fitted transform statistics."""
-        return {"transforms": self.transforms.state_dict() if self.transforms else {}}
+        """What a checkpoint keeps: the fitted transform statistics and what the raw training
+        inputs looked like."""
+        return {"transforms": self.transforms.state_dict() if self.transforms else {},
+                "raw_inputs": self.raw_inputs or {}}
 
 
 def load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names: list[str],
@@ -59,6 +63,7 @@ def load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names:
                             f"of {len(train)} samples", train.origin)
         train, validation = train.slice(0, cut), train.slice(cut)
     test = load("test") if "test" in which else None
+    raw_inputs = describe(train) if train is not None else (state or {}).get("raw_inputs", {})
     transforms.fit(train)
     train = _transformed(train if "train" in which else None, transforms)
     if train is not None and fit_cfg.class_weight is not None:
@@ -68,7 +73,7 @@ def load_data(data_cfg: Any, fit_cfg: Any, input_names: list[str], output_names:
         else:
             train = weigh_samples(train, table)
     return DataSplits(train, _transformed(validation, transforms), _transformed(test, transforms),
-                      transforms, data_cfg.allow_nan)
+                      transforms, data_cfg.allow_nan, raw_inputs)
 
 
 def transform_inputs(split: ArraySplit, data_cfg: Any, model: Any,

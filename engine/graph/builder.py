@@ -3,6 +3,8 @@ omit `inputs`), resolves references, orders the nodes, builds each layer for its
 shape, and reports every graph mistake as a ConfigError naming layers, shapes and key paths.
 
 Shared layers: an entry `{name: b, shares: a, inputs: x2}` applies layer `a`'s weights again.
+User layers (by import path) with several `inputs` receive them as a list; one that returns a
+tuple or list of tensors has several outputs, referred to as `name[0]`, `name[1]`, ...
 """
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ from .layers.external import build_module, is_torch_module, torch_module_class
 from .model import GraphModel, Node
 from .regularizers import get_regularizer
 
+# `name[i]`: output i of a layer with several outputs.
+OUTPUT_REF = re.compile(r"^(?P<layer>.+)\[(?P<index>\d+)\]$")
+
 # Keys every layer entry may carry besides the layer's own arguments.
 GRAPH_KEYS = ("name", "inputs", "shares", "activity_regularizer", "trainable")
 
@@ -36,6 +41,18 @@ class Entry:
     activity_regularizer: Any = None
     trainable: bool = True
     explicit_inputs: bool = field(default=False)
+
+    @property
+    def external(self) -> bool:
+        """A user layer named by import path (it may take several inputs, return several
+        outputs and call `add_loss`)."""
+        return self.type_name is not None and ":" in self.type_name
+
+
+def layer_of(ref: str) -> str:
+    """The layer a reference reads: `m[1]` -> `m`."""
+    match = OUTPUT_REF.match(ref)
+    return match["layer"] if match else ref
 
 
 def build_model(config: Any, key_path: str = "model") -> GraphModel:
@@ -125,7 +142,7 @@ def check_references(entries: list[Entry], by_name: dict[str, Entry],
     used: set[str] = set()
     for entry in entries:
         for ref in entry.inputs:
-            if ref not in input_shapes and ref not in by_name:
+            if ref not in input_shapes and layer_of(ref) not in by_name:
                 raise ConfigError(f"layer '{entry.name}' takes input '{ref}', which is neither a "
                                   f"model input nor a layer{suggest(ref, known)}",
                                   f"{entry.path}.inputs")
@@ -149,7 +166,7 @@ def output_names(spec: Any, entries: list[Entry], by_name: dict[str, Entry],
     if not outputs:
         raise ConfigError("'outputs' must name at least one layer", f"{key_path}.outputs")
     for i, out in enumerate(outputs):
-        if out not in by_name:
+        if layer_of(out) not in by_name:
             hint = " (it is a model input)" if out in input_shapes else suggest(out, list(by_name))
             where = f"{key_path}.outputs" + (f"[{i}]" if not isinstance(spec, str) else "")
             raise ConfigError(f"output '{out}' is not a layer name{hint}", where)
@@ -171,7 +188,7 @@ def topological_order(entries: list[Entry], by_name: dict[str, Entry]) -> list[E
             cycle = trail[trail.index(entry.name):] + [entry.name]
             raise ConfigError(f"the graph has a cycle: {' -> '.join(cycle)}", f"{entry.path}.inputs")
         state[entry.name] = "visiting"
-        deps = [*entry.inputs, *([entry.shares] if entry.shares else [])]
+        deps = [*map(layer_of, entry.inputs), *([entry.shares] if entry.shares else [])]
         for dep in deps:
             if dep in by_name:
                 visit(by_name[dep], [*trail, entry.name])
@@ -185,16 +202,17 @@ def topological_order(entries: list[Entry], by_name: dict[str, Entry]) -> list[E
 
 def assemble(input_shapes: dict[str, Shape], order: list[Entry], by_name: dict[str, Entry],
              outputs: list[str]) -> GraphModel:
-    shapes: dict[str, Shape] = dict(input_shapes)
+    shapes: dict[str, Any] = dict(input_shapes)  # a multi-output node: a list of shapes
     layers = nn.ModuleDict()
     nodes: list[Node] = []
     for entry in order:
-        in_shapes = [shapes[ref] for ref in entry.inputs]
+        in_shapes = [input_shape(ref, shapes, entry, by_name) for ref in entry.inputs]
         owner = entry.shares or entry.name
         if entry.shares is None:
             layers[owner] = create_layer(entry, in_shapes)
         layer = layers[owner]
-        multi = layer.multi_input
+        external = (by_name[entry.shares] if entry.shares else entry).external
+        multi = layer.multi_input or (external and len(in_shapes) > 1)
         if not multi and len(in_shapes) != 1:
             raise ConfigError(f"layer '{entry.name}' ({layer_type(entry, by_name)}) takes one "
                               f"input, got {len(in_shapes)}: {', '.join(entry.inputs)}",
@@ -202,7 +220,7 @@ def assemble(input_shapes: dict[str, Shape], order: list[Entry], by_name: dict[s
         try:
             if entry.shares is None:
                 layer.build(in_shapes if multi else in_shapes[0])
-            shapes[entry.name] = probe_output_shape(layer, in_shapes, multi)
+            shape = probe_output_shape(layer, in_shapes, multi, external)
         except ConfigError as exc:
             raise relocated(exc, entry.path) from None
         except (ValueError, RuntimeError, IndexError, TypeError) as exc:
@@ -210,12 +228,47 @@ def assemble(input_shapes: dict[str, Shape], order: list[Entry], by_name: dict[s
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConfigError(f"layer '{entry.name}' ({layer_type(entry, by_name)}) cannot take "
                               f"input {shown}: {message}", entry.path) from None
+        shapes[entry.name] = shape
+        output_refs: tuple[str, ...] = ()
+        if isinstance(shape, list):
+            output_refs = tuple(f"{entry.name}[{i}]" for i in range(len(shape)))
+            shapes.update(zip(output_refs, shape))
+            if entry.activity_regularizer is not None:
+                raise ConfigError(f"layer '{entry.name}' has {len(shape)} outputs; put the "
+                                  f"activity_regularizer on a layer that reads one of them",
+                                  f"{entry.path}.activity_regularizer")
         if not entry.trainable:
             for param in layer.parameters():
                 param.requires_grad_(False)
         nodes.append(Node(entry.name, owner, tuple(entry.inputs), multi,
-                          layer_type(entry, by_name), entry.activity_regularizer))
+                          layer_type(entry, by_name), entry.activity_regularizer, output_refs,
+                          external))
+    for i, out in enumerate(outputs):
+        input_shape(out, shapes, None, by_name, f"outputs[{i}]")
     return GraphModel(input_shapes, nodes, layers, outputs, shapes)
+
+
+def input_shape(ref: str, shapes: dict[str, Any], entry: Entry | None, by_name: dict[str, Entry],
+                where: str = "") -> Shape:
+    """The shape `ref` carries; refuses `m` for a multi-output layer and `m[i]` out of range."""
+    shape = shapes.get(ref)
+    reader = f"layer '{entry.name}'" if entry else "the model"
+    path = f"{entry.path}.inputs" if entry else f"{_model_path(by_name)}.{where}"
+    if isinstance(shape, list):
+        raise ConfigError(f"{reader} reads '{ref}', which has {len(shape)} outputs; name one "
+                          f"as {ref}[0] .. {ref}[{len(shape) - 1}]", path)
+    if shape is None:
+        layer = layer_of(ref)
+        count = len(shapes[layer]) if isinstance(shapes.get(layer), list) else 1
+        raise ConfigError(f"{reader} reads '{ref}', but layer '{layer}' has "
+                          f"{'only ' if count > 1 else ''}{count} output"
+                          f"{'s' if count > 1 else ''}" +
+                          (f" (refer to it as '{layer}')" if count == 1 else ""), path)
+    return shape
+
+
+def _model_path(by_name: dict[str, Entry]) -> str:
+    return next(iter(by_name.values())).path.split(".layers[")[0]
 
 
 def create_layer(entry: Entry, in_shapes: list[Shape]) -> Layer:
@@ -228,7 +281,9 @@ def create_layer(entry: Entry, in_shapes: list[Shape]) -> Layer:
         if type_name in LAYERS or ":" not in type_name:
             return LAYERS.build({"type": type_name, **entry.args}, path)
         factory = LAYERS.lookup(type_name, f"{path}.type")
-        return build_module(factory, entry.args, in_shapes[0], path, f"layer '{type_name}'")
+        shape = in_shapes[0] if len(in_shapes) == 1 else in_shapes
+        return build_module(factory, entry.args, shape, path, f"layer '{type_name}'",
+                            keep_outputs=True)
     except ConfigError as exc:
         raise relocated(exc, path) from None
 
@@ -251,10 +306,12 @@ def _show(shape: Shape) -> str:
     return "[" + ", ".join("null" if d is None else str(d) for d in shape) + "]"
 
 
-def probe_output_shape(layer: nn.Module, in_shapes: list[Shape], multi: bool) -> Shape:
+def probe_output_shape(layer: nn.Module, in_shapes: list[Shape], multi: bool,
+                       several_outputs: bool = False) -> Shape | list[Shape]:
     """Run the layer once on zeros (batch 2, eval mode, no grad) to read its output shape.
-    Variable axes (None) are probed with two sizes; output axes that change stay None."""
-    def run(size: int) -> tuple[int, ...]:
+    Variable axes (None) are probed with two sizes; output axes that change stay None.
+    A user layer (`several_outputs`) returning a tuple or list of tensors gets a list of shapes."""
+    def run(size: int) -> list[tuple[int, ...]] | tuple[int, ...]:
         xs = [torch.zeros(2, *[size if d is None else d for d in s]) for s in in_shapes]
         was_training = layer.training
         layer.eval()
@@ -263,6 +320,12 @@ def probe_output_shape(layer: nn.Module, in_shapes: list[Shape], multi: bool) ->
                 out = layer(xs if multi else xs[0])
         finally:
             layer.train(was_training)
+        if several_outputs and isinstance(out, (tuple, list)) and len(out) > 1:
+            if not all(isinstance(o, torch.Tensor) for o in out):
+                raise TypeError("the layer returned a sequence that is not all tensors")
+            return [tuple(o.shape[1:]) for o in out]
+        if several_outputs and isinstance(out, (tuple, list)) and len(out) == 1:
+            out = out[0]
         if not isinstance(out, torch.Tensor):
             raise TypeError(f"the layer returned {type(out).__name__}, not a tensor")
         return tuple(out.shape[1:])
@@ -271,6 +334,14 @@ def probe_output_shape(layer: nn.Module, in_shapes: list[Shape], multi: bool) ->
     if not any(None in s for s in in_shapes):
         return first
     second = run(23)
+    if isinstance(first, list):
+        if len(first) != len(second):
+            raise ValueError("the number of outputs depends on the input length")
+        return [_merge(a, b) for a, b in zip(first, second)]
+    return _merge(first, second)
+
+
+def _merge(first: tuple, second: tuple) -> Shape:
     if len(first) != len(second):
         raise ValueError("the output rank depends on the input length")
     return tuple(a if a == b else None for a, b in zip(first, second))

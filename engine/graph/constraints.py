@@ -2,7 +2,8 @@
 
 `axis` counts axes of the weight in Keras's layout (a Dense kernel is [inputs, units]); the
 layer tells where each Keras axis lives in the torch tensor, so `max_norm` with the default
-axis 0 bounds each unit's incoming weight vector exactly as in Keras.
+axis 0 bounds each unit's incoming weight vector exactly as in Keras. A user function
+`file.py:fn` (`fn(weight) -> constrained weight`) sees the weight in Keras's layout.
 """
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any, Sequence
 
 import torch
 
-from ..registry import Registry
+from ..registry import Registry, is_plain_function
+from .functions import FunctionConstraint
 
 CONSTRAINTS = Registry("constraint")
 _EPSILON = 1e-7  # Keras's backend epsilon
@@ -51,7 +53,8 @@ class NonNeg(Constraint):
         return w.clamp_min(0.0)
 
 
-def get_constraint(spec: Any, argument: str) -> Constraint | None:
-    if spec is None or isinstance(spec, Constraint):
+def get_constraint(spec: Any, argument: str) -> Any:
+    if spec is None or isinstance(spec, (Constraint, FunctionConstraint)):
         return spec
-    return CONSTRAINTS.build(spec, argument)
+    built = CONSTRAINTS.build(spec, argument)
+    return FunctionConstraint(built) if is_plain_function(built) else built

@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..registry import Registry
+from ..registry import Registry, is_plain_function
+from .functions import FunctionInitializer
 
 INITIALIZERS = Registry("initializer")
 
@@ -151,11 +152,13 @@ def _truncated_normal(tensor: torch.Tensor, mean: float, stddev: float,
                           generator=generator)
 
 
-def get_initializer(spec: Any, argument: str) -> Initializer:
-    """`"glorot_uniform"` or `{type: RandomNormal, stddev: 0.1}` -> an Initializer.
+def get_initializer(spec: Any, argument: str) -> Initializer | FunctionInitializer:
+    """`"glorot_uniform"`, `{type: RandomNormal, stddev: 0.1}` or a user function
+    `file.py:fn` (`fn(shape, dtype)`) -> an initializer.
     Errors name `argument` (the layer argument); the graph builder prefixes the layer's path."""
-    if isinstance(spec, Initializer):
+    if isinstance(spec, (Initializer, FunctionInitializer)):
         return spec
     if spec is None:
         raise ConfigError("an initializer is required here", argument)
-    return INITIALIZERS.build(spec, argument)
+    built = INITIALIZERS.build(spec, argument)
+    return FunctionInitializer(built) if is_plain_function(built) else built

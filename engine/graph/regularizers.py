@@ -1,11 +1,13 @@
-"""Weight and activity regularisers by Keras name: l1, l2, l1_l2 (penalties added to the loss)."""
+"""Weight and activity regularisers by Keras name: l1, l2, l1_l2 (penalties added to the loss),
+or a user function `file.py:fn` (`fn(weight) -> penalty`)."""
 from __future__ import annotations
 
 from typing import Any
 
 import torch
 
-from ..registry import Registry
+from ..registry import Registry, is_plain_function
+from .functions import FunctionRegularizer
 
 REGULARIZERS = Registry("regularizer")
 
@@ -37,7 +39,8 @@ def l2(l2: float = 0.01) -> L1L2:  # noqa: D103 - Keras's L2
     return L1L2(l1=0.0, l2=l2)
 
 
-def get_regularizer(spec: Any, argument: str) -> L1L2 | None:
+def get_regularizer(spec: Any, argument: str) -> Any:
     if spec is None or callable(spec) and not isinstance(spec, (str, dict)):
         return spec
-    return REGULARIZERS.build(spec, argument)
+    built = REGULARIZERS.build(spec, argument)
+    return FunctionRegularizer(built) if is_plain_function(built) else built

@@ -32,7 +32,7 @@ class Summary:
 
     def format(self) -> str:
         header = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if self.functional else [])
-        cells = [[f"{r.name} ({r.type})", _shape(r.output_shape), f"{r.params:,}"]
+        cells = [[f"{r.name} ({r.type})", format_shape(r.output_shape), f"{r.params:,}"]
                  + ([", ".join(r.connected_to)] if self.functional else []) for r in self.rows]
         widths = [max(len(c[i]) for c in [header, *cells]) for i in range(len(header))]
         line = "  ".join("{:<%d}" % w for w in widths)
@@ -43,7 +43,10 @@ class Summary:
         return "\n".join(out)
 
 
-def _shape(shape: tuple) -> str:
+def format_shape(shape: tuple | list) -> str:
+    """`(None, 4)`; a multi-output layer's list of shapes as `[(None, 4), (None, 4)]`."""
+    if isinstance(shape, list):
+        return "[" + ", ".join(format_shape(s) for s in shape) + "]"
     return "(" + ", ".join(str(d) for d in (None, *shape)) + ")"
 
 

@@ -18,6 +18,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from ..torchrun_env import launched_by_torchrun
+
 
 @dataclass(frozen=True)
 class DistContext:
@@ -35,11 +37,6 @@ class DistContext:
 
 
 SINGLE = DistContext()
-
-
-def launched_by_torchrun() -> bool:
-    return "TORCHELASTIC_RUN_ID" in os.environ or (
-        "RANK" in os.environ and "WORLD_SIZE" in os.environ and "MASTER_ADDR" in os.environ)
 
 
 def init_distributed(device: torch.device) -> tuple[DistContext, torch.device]:

@@ -1,19 +1,18 @@
-"""StopPolicy: the decision to stop resumably (exit 75). SIGTERM/SIGINT ask for it (a second one
-stops at once), `--max-time` asks for it at an epoch end when the next epoch would not fit, and
-under torchrun the ranks agree so that all of them checkpoint and stop at the same step."""
+"""StopPolicy: the decision to stop resumably (exit 75) once training runs. A stop signal asks
+for it (engine/signals.py records it from process start; a second one stops at once),
+`--max-time` asks for it at an epoch end when the next epoch would not fit, and under torchrun
+the ranks agree so that all of them checkpoint and stop at the same step."""
 from __future__ import annotations
 
-import signal
 import time
-from typing import Any
 
 import torch
 
+from .. import signals
 from .distributed import SINGLE, DistContext, any_rank
 
 # Under torchrun, how often the ranks agree on a pending signal (one small collective).
 INTERRUPT_CHECK_STEPS = 10
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class StopPolicy:
@@ -23,10 +22,15 @@ class StopPolicy:
         self.started = time.monotonic() if started is None else started
         self.dist = dist
         self.device = device or torch.device("cpu")
-        self.reason: str | None = None
+        self._reason: str | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """Why training stops: --max-time, another rank, or the stop signal received."""
+        return self._reason or signals.pending()
 
     def request(self, reason: str) -> None:
-        self.reason = self.reason or reason
+        self._reason = self.reason or reason
 
     def seconds_since_start(self) -> float:
         return time.monotonic() - self.started
@@ -55,30 +59,16 @@ class StopPolicy:
             return True
         return False
 
-    def handle_signals(self) -> "_SignalHandlers":
-        """`with policy.handle_signals():` the first SIGTERM/SIGINT requests a stop, the second
-        raises KeyboardInterrupt (stop at once, the last checkpoint is kept)."""
-        return _SignalHandlers(self)
+    def handle_signals(self) -> "_SecondSignalStops":
+        """`with policy.handle_signals():` (the training loop) a second stop signal raises
+        KeyboardInterrupt: stop at once, the last checkpoint is kept."""
+        return _SecondSignalStops()
 
 
-class _SignalHandlers:
-    def __init__(self, policy: StopPolicy):
-        self.policy = policy
-        self.previous: dict[int, Any] = {}
-
-    def __enter__(self) -> "_SignalHandlers":
-        for sig in STOP_SIGNALS:
-            try:
-                self.previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
+class _SecondSignalStops:
+    def __enter__(self) -> "_SecondSignalStops":
+        signals.raise_on_second(True)
         return self
 
-    def _handle(self, signum, frame) -> None:
-        if self.policy.reason:
-            raise KeyboardInterrupt
-        self.policy.request(signal.Signals(signum).name)
-
     def __exit__(self, *exc) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)
+        signals.raise_on_second(False)

@@ -1,8 +1,11 @@
-"""The Loss base class, Keras's `sum_over_batch_size` reduction, and the loss catalogue.
+"""The Loss base class, Keras's reductions, and the loss catalogue.
 
-A loss computes one value per sample (`per_sample`), then sum(loss * sample_weight) divided by
-the number of values (not by the sum of weights), as Keras does. Inputs are aligned the Keras way
-(`align_ranks`) and computed in float32 whatever the autocast dtype of the predictions.
+A loss computes one value per sample (`per_sample`), weights them, then reduces them as Keras 3
+does: `sum_over_batch_size` (the default; `mean` is its alias) divides sum(loss * sample_weight)
+by the number of values (not by the sum of weights), `sum` sums, `mean_with_sample_weight`
+divides by the sum of the weights, `none` returns the weighted values (for recipes that reduce
+them themselves). Inputs are aligned the Keras way (`align_ranks`) and computed in float32
+whatever the autocast dtype of the predictions.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from ..registry import Registry
 
 LOSSES = Registry("loss")
 EPSILON = 1e-7  # keras.backend.epsilon()
+REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none")
 
 
 def align_ranks(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -39,6 +43,7 @@ class Loss:
     """Subclasses implement `per_sample`; `valid_mask` marks entries that count (ignore_class)."""
 
     name = "loss"
+    reduction = "sum_over_batch_size"
 
     def per_sample(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -60,13 +65,32 @@ class Loss:
     def __call__(self, y_true: torch.Tensor, y_pred: torch.Tensor,
                  sample_weight: torch.Tensor | None = None) -> torch.Tensor:
         values, mask = self.values(y_true, y_pred)
-        if mask is not None:
-            # Keras: valid entries weigh total/valid, so the mean runs over valid entries only.
-            mask = mask.to(values.dtype)
-            values = values * mask * (mask.numel() / mask.sum().clamp_min(1e-12))
-        if sample_weight is not None:
-            values = values * broadcast_weight(sample_weight, values)
-        return values.sum() / max(values.numel(), 1)
+        return reduce_weighted(values, sample_weight, mask, self.reduction)
+
+
+def reduce_weighted(values: torch.Tensor, sample_weight: torch.Tensor | None,
+                    mask: torch.Tensor | None, reduction: str) -> torch.Tensor:
+    """Keras's `reduce_weighted_values`: the mask merges into the weights (valid entries weigh
+    total/valid under the mean reductions), then the weighted values are reduced."""
+    weight = None
+    if mask is not None:
+        mask = mask.to(values.dtype)
+        if reduction in ("sum_over_batch_size", "mean"):
+            mask = mask * (mask.numel() / mask.sum().clamp_min(1e-12))
+        weight = mask if sample_weight is None else broadcast_weight(sample_weight, mask) * mask
+    elif sample_weight is not None:
+        weight = broadcast_weight(sample_weight, values)
+    if weight is not None:
+        values = values * weight
+    if reduction == "none":
+        return values
+    total = values.sum()
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and weight is not None:
+        divisor = weight.sum()
+        return torch.where(divisor != 0, total / divisor, torch.zeros_like(total))
+    return total / max(values.numel(), 1)
 
 
 class LossFunctionWrapper(Loss):
@@ -102,10 +126,22 @@ class _FunctionLoss(Loss):
 
 
 def build_loss(spec: Any, key_path: str) -> Loss:
+    """A loss from its spec; `reduction` (any loss, as in Keras) is taken off the mapping here."""
+    reduction = "sum_over_batch_size"
+    if isinstance(spec, dict) and "reduction" in spec:
+        spec = dict(spec)
+        reduction = spec.pop("reduction")
+        if reduction is None:
+            reduction = "none"
+        if reduction not in REDUCTIONS:
+            raise ConfigError(f"unknown reduction {reduction!r}; accepted: {', '.join(REDUCTIONS)}",
+                              f"{key_path}.reduction")
     loss = LOSSES.build(spec, key_path)
-    if isinstance(loss, Loss):
-        return loss
-    if callable(loss):
+    if not isinstance(loss, Loss):
+        if not callable(loss):
+            raise ConfigError(f"{spec!r} did not build a loss", key_path)
         name = spec if isinstance(spec, str) else spec.get("type", "loss")
-        return _FunctionLoss(loss, str(name).split(":")[-1])
-    raise ConfigError(f"{spec!r} did not build a loss", key_path)
+        loss = _FunctionLoss(loss, str(name).split(":")[-1])
+    if reduction != "sum_over_batch_size":
+        loss.reduction = reduction
+    return loss

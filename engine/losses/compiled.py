@@ -24,7 +24,13 @@ class CompiledLoss:
                     key_path: str = "compile.loss") -> "CompiledLoss":
         if spec is None:
             raise ConfigError("a loss is required for this recipe", key_path)
-        if isinstance(spec, dict) and "type" not in spec:
+        if isinstance(spec, list):  # Keras: one loss per output, in output order
+            if len(spec) != len(output_names):
+                raise ConfigError(f"{len(spec)} losses for {len(output_names)} outputs "
+                                  f"({', '.join(output_names)}); give one per output, in order",
+                                  key_path)
+            specs = {o: (s, f"{key_path}[{i}]") for i, (o, s) in enumerate(zip(output_names, spec))}
+        elif isinstance(spec, dict) and "type" not in spec:
             unknown = [k for k in spec if k not in output_names]
             if unknown:
                 raise ConfigError(f"'{unknown[0]}' is not a model output (outputs: "
@@ -32,13 +38,20 @@ class CompiledLoss:
             specs = {o: (s, f"{key_path}.{o}") for o, s in spec.items()}
         else:
             specs = {o: (spec, key_path) for o in output_names}
+        specs = {o: item for o, item in specs.items() if item[0] is not None}  # no loss for o
+        if not specs:
+            raise ConfigError("no output has a loss", key_path)
         losses = {o: build_loss(s, path) for o, (s, path) in specs.items()}
         key_paths = {o: path for o, (_, path) in specs.items()}
         if isinstance(loss_weights, list):
             if len(loss_weights) != len(output_names):
-                raise ConfigError(f"expected {len(output_names)} loss weights",
-                                  "compile.loss_weights")
+                raise ConfigError(f"{len(loss_weights)} loss weights for {len(output_names)} "
+                                  f"outputs ({', '.join(output_names)})", "compile.loss_weights")
             loss_weights = dict(zip(output_names, loss_weights))
+        unknown = [k for k in (loss_weights or {}) if k not in output_names]
+        if unknown:
+            raise ConfigError(f"'{unknown[0]}' is not a model output (outputs: "
+                              f"{', '.join(output_names)})", f"compile.loss_weights.{unknown[0]}")
         weights = {o: float((loss_weights or {}).get(o, 1.0)) for o in losses}
         return cls(losses, weights, single=len(output_names) == 1, key_paths=key_paths)
 

@@ -36,6 +36,6 @@ def _as_metric(built: Any, name: str, key_path: str) -> Metric:
         return built
     if isinstance(built, Loss):
         return LossMetric(built, built.name)
-    if callable(built):
-        return MeanMetricWrapper(built, name)
+    if callable(built):  # a Keras metric function: the streaming mean of its batch values
+        return MeanMetricWrapper(built, getattr(built, "__name__", name))
     raise ConfigError(f"'{name}' did not build a metric", key_path)

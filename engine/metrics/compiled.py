@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..config.schema import METRICS_FORMS
 from .base import Mean, Metric
 from .build import build_metric
 
@@ -34,14 +35,16 @@ class CompiledMetrics(nn.Module):
     as Keras logs them (`<metric>`, or `<output>_<metric>` for several outputs)."""
 
     def __init__(self, output_names: list[str], metrics: dict[str, list[tuple[Metric, bool]]],
-                 key_paths: dict[int, str] | None = None):
-        """`key_paths`: id(metric) -> its config key path, for error messages."""
+                 key_paths: dict[int, str] | None = None, loss_outputs: list[str] | None = None):
+        """`key_paths`: id(metric) -> its config key path, for error messages; `loss_outputs`:
+        the outputs whose loss is logged as `<output>_loss` (default: every output)."""
         super().__init__()
         self.output_names = output_names
         self.single = len(output_names) == 1
         self.loss = Mean("loss")
+        logged = output_names if loss_outputs is None else loss_outputs
         self.output_losses = nn.ModuleDict(
-            {} if self.single else {o: Mean(f"{o}_loss") for o in output_names})
+            {} if self.single else {o: Mean(f"{o}_loss") for o in logged})
         self.per_output = metrics
         self.all = nn.ModuleDict()
         self.all["loss"] = self.loss
@@ -59,7 +62,8 @@ class CompiledMetrics(nn.Module):
                           for items in metrics.values() for m, _ in items}
 
     @classmethod
-    def from_config(cls, metrics: Any, weighted: Any, output_names: list[str]) -> "CompiledMetrics":
+    def from_config(cls, metrics: Any, weighted: Any, output_names: list[str],
+                    loss_outputs: list[str] | None = None) -> "CompiledMetrics":
         per_output: dict[str, list[tuple[Metric, bool]]] = {o: [] for o in output_names}
         key_paths: dict[int, str] = {}
 
@@ -72,18 +76,31 @@ class CompiledMetrics(nn.Module):
                                        (weighted, True, "compile.weighted_metrics")):
             if spec is None:
                 continue
+            if spec and all(isinstance(items, list) for items in spec):  # one list per output
+                if len(spec) != len(output_names):
+                    raise ConfigError(f"{len(spec)} metric lists for {len(output_names)} outputs "
+                                      f"({', '.join(output_names)}); give one per output, in "
+                                      f"order", key)
+                spec = dict(zip(output_names, spec))
+                paths = {o: f"{key}[{i}]" for i, o in enumerate(output_names)}
+            else:
+                paths = {o: f"{key}.{o}" for o in output_names}
             if isinstance(spec, dict):
                 for output, items in spec.items():
                     if output not in per_output:
                         raise ConfigError(f"'{output}' is not a model output (outputs: "
                                           f"{', '.join(output_names)})", f"{key}.{output}")
-                    per_output[output] += [build(s, is_weighted, f"{key}.{output}[{i}]")
+                    per_output[output] += [build(s, is_weighted, f"{paths[output]}[{i}]")
                                            for i, s in enumerate(items)]
             else:
+                for i, s in enumerate(spec):
+                    if isinstance(s, list):
+                        raise ConfigError(f"mix of metrics and metric lists; {METRICS_FORMS}",
+                                          f"{key}[{i}]")
                 for output in output_names:
                     per_output[output] += [build(s, is_weighted, f"{key}[{i}]")
                                            for i, s in enumerate(spec)]
-        return cls(output_names, per_output, key_paths)
+        return cls(output_names, per_output, key_paths, loss_outputs)
 
     def check_outputs(self, output_shapes: dict[str, tuple]) -> None:
         """Refuse (ConfigError) a metric that cannot use its output's shape (no batch axis)."""

@@ -14,6 +14,13 @@ class RunLock:
         self.path = Path(lock_file)  # RunDir.lock_file
         self.took_over_from: int | None = None
 
+    def refuse_if_held(self) -> None:
+        """RunLocked now if a live process holds the lock (a cheap early answer; acquire()
+        decides for real, under the lock)."""
+        owner = self._owner()
+        if owner and _alive(owner) and owner.get("pid") != os.getpid():
+            raise RunLocked(str(self.path.parent), owner["pid"], owner.get("host", "?"))
+
     def acquire(self) -> "RunLock":
         me = {"pid": os.getpid(), "host": socket.gethostname()}
         while True:

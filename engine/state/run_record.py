@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import time
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -23,9 +23,11 @@ from .weights import save_weights_h5
 class RunRecord:
     writes = True
 
-    def __init__(self, run_dir: RunDir, history_separator: str = ","):
+    def __init__(self, run_dir: RunDir, history_separator: str = ",",
+                 console: Callable[[str], None] | None = None):
         self.dir = run_dir
         self.separator = history_separator
+        self.console = console
         self.log = logging.getLogger(f"trainer.run.{run_dir.path.resolve()}")
         self.log.propagate = False
         self.log.setLevel(logging.INFO)
@@ -49,6 +51,12 @@ class RunRecord:
         for handler in list(self.log.handlers):
             handler.close()
             self.log.removeHandler(handler)
+
+    def console_warning(self, message: str) -> None:
+        """A warning in train.log that the user also sees on the console."""
+        self.log.warning(message)
+        if self.console is not None:
+            self.console(message)
 
     # Files
     def write_config(self, resolved: dict[str, Any]) -> None:
@@ -123,6 +131,7 @@ class WorkerRecord(RunRecord):
     def __init__(self, run_dir: RunDir, history_separator: str = ","):
         self.dir = run_dir
         self.separator = history_separator
+        self.console = None
         self.log = logging.getLogger("trainer.worker")
         self.log.propagate = False
         if not self.log.handlers:

@@ -92,6 +92,15 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def choose_run_dir(name: str, run_dir: Path | None, resume: str) -> tuple[Path, str]:
+    """(run dir, resume mode): runs/<name> unless given; `--resume never` on an existing one
+    takes the next free runs/<name>-N, which is then a fresh start ('auto')."""
+    path = Path(run_dir or Path("runs") / name)
+    if resume == "never" and path.exists():
+        return next_free_run_dir(path), "auto"
+    return path, resume
+
+
 def next_free_run_dir(base: Path) -> Path:
     """runs/<name>-2, runs/<name>-3, ... for `--resume never`."""
     n = 2

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConfigError, DataError
+from ...search_path import find_file
 from ..arrays import ArraySplit
 from .hdf5_files import require_path
 from .idx import parse_idx
@@ -51,14 +52,18 @@ def load_array_files(spec: Any, key_path: str, input_names: list[str],
         raise ConfigError(f"source {spec.source} holds one array per file; a model with several "
                           f"inputs or outputs needs npz, hdf5 or csv", f"{key_path}.source")
     read = _read_npy if spec.source == "npy" else _read_idx
+    x_file = str(find_file(x_file, f"{key_path}.{'x_path' if spec.x_path else 'path'}"))
+    y_file = str(find_file(spec.y_path, f"{key_path}.y_path")) if spec.y_path else None
+    weight_file = (str(find_file(str(spec.sample_weight), f"{key_path}.sample_weight"))
+                   if spec.sample_weight is not None else None)
     x = {input_names[0]: read(x_file)}
-    y = {output_names[0]: read(spec.y_path)} if spec.y_path else None
-    weights = read(str(spec.sample_weight)) if spec.sample_weight is not None else None
+    y = {output_names[0]: read(y_file)} if y_file else None
+    weights = read(weight_file) if weight_file else None
     keys = {input_names[0]: x_file}
-    if spec.y_path:
-        keys[output_names[0]] = spec.y_path
-    if weights is not None:
-        keys["sample_weight"] = str(spec.sample_weight)
+    if y_file:
+        keys[output_names[0]] = y_file
+    if weight_file:
+        keys["sample_weight"] = weight_file
     return ArraySplit(x, y, weights, x_file, keys)
 
 

@@ -3,13 +3,13 @@ existence, numeric type and equal lengths. A split within `data.memory_budget` i
 memory; a larger one becomes a StreamSplit read chunk by chunk while training."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
 from ...errors import ConfigError, DataError
+from ...search_path import find_file
 from ..arrays import ArraySplit
 from .keymap import map_keys
 from .hdf5_stream import StreamSplit
@@ -50,11 +50,10 @@ def load_hdf5(spec: Any, key_path: str, input_names: list[str], output_names: li
 
 
 def require_path(spec: Any, key_path: str) -> str:
+    """The split's `path`, resolved next to the config first, then in the cwd."""
     if not spec.path:
         raise ConfigError(f"source {spec.source} needs 'path'", f"{key_path}.path")
-    if not Path(spec.path).is_file():
-        raise DataError("file not found", spec.path)
-    return spec.path
+    return str(find_file(spec.path, f"{key_path}.path"))
 
 
 def dataset_names(handle: h5py.File) -> list[str]:

@@ -22,8 +22,9 @@ def map_keys(value: Any, names: list[str], default: str, available: Sequence[str
     if isinstance(value, dict):
         unknown = [name for name in value if name not in names]
         if unknown:
-            raise ConfigError(f"'{unknown[0]}' is not a model {_kind(key_path)}"
-                              f"{suggest(str(unknown[0]), names)}; the model has "
+            what = "takes data" if _kind(key_path) == "input" else "takes targets from the data"
+            raise ConfigError(f"'{unknown[0]}' is not a model {_kind(key_path)} that {what}"
+                              f"{suggest(str(unknown[0]), names)}; those are "
                               f"{', '.join(names)}", f"{key_path}.{unknown[0]}")
         missing = [name for name in names if name not in value]
         if missing:

@@ -12,7 +12,9 @@ from typing import Any, Optional, Sequence
 import torch
 from torch import nn
 
-from ..constraints import Constraint, get_constraint
+from ..added_losses import add_loss
+from ..constraints import get_constraint
+from ..functions import bind_layout
 from ..initializers import get_initializer
 from ..regularizers import get_regularizer
 
@@ -24,7 +26,7 @@ class WeightRule:
     """A weight's regulariser and constraint; `layout[k]` is the torch dim of Keras axis k."""
     name: str
     regularizer: Any
-    constraint: Optional[Constraint]
+    constraint: Any
     layout: tuple[int, ...]
 
 
@@ -52,6 +54,10 @@ class Layer(nn.Module):
     def build(self, input_shape: Any) -> None:
         """Create weights for this input shape (default: none)."""
 
+    def add_loss(self, value: torch.Tensor) -> None:
+        """Keras's `add_loss`: add `sum(value)` to the loss of this forward (see added_losses)."""
+        add_loss(value)
+
     def add_weight(self, name: str, shape: Sequence[int], initializer: Any, *,
                    layout: Sequence[int] | None = None, fans: tuple[int, int] | None = None,
                    regularizer: Any = None, constraint: Any = None, argument: str | None = None,
@@ -64,9 +70,10 @@ class Layer(nn.Module):
         fan_in, fan_out = fans or keras_fans([shape[d] for d in layout])
         param = nn.Parameter(torch.empty(tuple(shape)), requires_grad=trainable)
         with torch.no_grad():
-            get_initializer(initializer, f"{argument}_initializer")(param, fan_in, fan_out)
+            init = bind_layout(get_initializer(initializer, f"{argument}_initializer"), layout)
+            init(param, fan_in, fan_out)
         self.register_parameter(name, param)
-        regularizer = get_regularizer(regularizer, f"{argument}_regularizer")
+        regularizer = bind_layout(get_regularizer(regularizer, f"{argument}_regularizer"), layout)
         constraint = get_constraint(constraint, f"{argument}_constraint")
         if regularizer is not None or constraint is not None:
             self.weight_rules.append(WeightRule(name, regularizer, constraint, layout))

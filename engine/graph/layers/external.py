@@ -3,13 +3,14 @@ layers by import path (`my_pkg.layers:Block`, `path/file.py:Block`).
 
 A user layer is any torch.nn.Module class. A trainer `Layer` subclass gets `build(input_shape)`;
 a plain module whose __init__ has an `input_shape` parameter receives the inferred shape
-(without the batch axis) there. A module returning a tuple (torch.nn.LSTM) yields its first item.
+(without the batch axis; a list of shapes for several inputs) there. A `torch.nn` module
+returning a tuple (torch.nn.LSTM) yields its first item; a user layer's tuple or list is its
+several outputs.
 """
 from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import nn
 
 from ...errors import ConfigError
@@ -36,30 +37,32 @@ def torch_module_class(type_name: str, key_path: str) -> type:
 class ModuleLayer(Layer):
     """Wraps a plain torch module so the graph treats it like a catalogue layer."""
 
-    def __init__(self, module: nn.Module):
+    def __init__(self, module: nn.Module, keep_outputs: bool = False):
         super().__init__()
         self.module = module
+        self.keep_outputs = keep_outputs
 
-    def forward(self, x: Any) -> torch.Tensor:
+    def forward(self, x: Any) -> Any:
         out = self.module(x)
-        return out[0] if isinstance(out, tuple) else out
+        return out[0] if isinstance(out, tuple) and not self.keep_outputs else out
 
 
 def build_module(cls: type, args: dict[str, Any], input_shape: Any, key_path: str,
-                 what: str) -> Layer:
+                 what: str, keep_outputs: bool = False) -> Layer:
     """Instantiate `cls` with `args` (checked against its signature); wrap non-Layer modules."""
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise ConfigError(f"{what} is not a torch.nn.Module class", key_path)
     context = ("input_shape",) if _takes_input_shape(cls) and not issubclass(cls, Layer) else ()
     check_arguments(cls, args, key_path, what, context)
-    extra = {"input_shape": tuple(input_shape)} if context else {}
+    shape = [tuple(s) for s in input_shape] if isinstance(input_shape, list) else tuple(input_shape)
+    extra = {"input_shape": shape} if context else {}
     try:
         module = cls(**args, **extra)
     except ConfigError:
         raise
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"cannot build {what}: {exc}", key_path) from exc
-    return module if isinstance(module, Layer) else ModuleLayer(module)
+    return module if isinstance(module, Layer) else ModuleLayer(module, keep_outputs)
 
 
 def _takes_input_shape(cls: type) -> bool:
