@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from conftest import read_json
-from support_steps import (STEPS, assert_same_run, fit, history, hooks, run_killed_then_resumed,
-                           weights)
+from support_steps import (STEPS, assert_same_run, config, fit, history, hooks,
+                           run_killed_then_resumed, weights)
 
 COMPILED = {"jit_compile": "step", "jit_backend": "eager"}
 
@@ -62,3 +62,10 @@ def test_sigkill_resume_with_compiled_steps_per_execution_is_bit_identical(cli, 
     resumes = run_killed_then_resumed(workdir, "killed", 16, **settings)
     assert resumes == [(1, 6)]
     assert_same_run(workdir / "killed", reference)
+
+
+def test_a_compile_mode_without_inductor_is_a_config_error(cli, workdir):
+    path = config(workdir, "bad", compile_cfg={"jit_mode": "reduce-overhead", "jit_backend": "eager"})
+    result = cli("validate", path)
+    assert result.exit_code == 2
+    assert "compile" in result.stderr and "needs jit_backend inductor (got eager)" in result.stderr

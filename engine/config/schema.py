@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Component = Union[str, dict[str, Any]]
 Shape = list[Optional[int]]
@@ -112,6 +112,13 @@ class CompileConfig(Section):
     steps_per_execution: int = Field(
         1, gt=0, description="train steps per host iteration: batch hooks, checkpoint_every and "
                              "the interrupt check run once per execution")
+
+    @model_validator(mode="after")
+    def _mode_needs_inductor(self) -> "CompileConfig":
+        if self.jit_mode != "default" and self.jit_backend != "inductor":
+            raise ValueError(f"jit_mode {self.jit_mode} needs jit_backend inductor "
+                             f"(got {self.jit_backend})")
+        return self
 
     @field_validator("loss", mode="before")
     @classmethod

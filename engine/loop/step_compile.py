@@ -13,7 +13,6 @@ from typing import Any, Callable
 
 import torch
 
-from ..errors import ConfigError
 
 
 def train_step_function(recipe: Any, compile_cfg: Any, full_batch: int) -> Callable[[Any], Any]:
@@ -31,9 +30,6 @@ def local_batch_size(batch_size: int, world_size: int, rank: int) -> int:
 
 class CompiledStep:
     def __init__(self, recipe: Any, compile_cfg: Any, full_batch: int):
-        if compile_cfg.jit_mode != "default" and compile_cfg.jit_backend != "inductor":
-            raise ConfigError(f"jit_mode {compile_cfg.jit_mode} needs jit_backend inductor "
-                              f"(got {compile_cfg.jit_backend})", "compile.jit_mode")
         for optimizer in recipe.optimizers.values():
             _keep_eager(optimizer)
         self.full_batch = full_batch
