@@ -44,6 +44,7 @@ docs: install
 bench: $(BENCH_STAMP)
 	cd bench && KERAS_BACKEND=torch ../$(BIN)/python bench_mnist.py
 	$(BIN)/python bench/bench_data.py
+	$(BIN)/python bench/bench_images.py
 	$(BIN)/python bench/bench_startup.py
 
 clean:

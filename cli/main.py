@@ -168,10 +168,12 @@ def evaluate(
 @app.command(epilog=examples(
     "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input x.npy --output p.npy",
     "trainer predict --ckpt runs/multi_io/checkpoints/last.pt --input inputs.h5 --output out.h5",
-    "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input scaled.npy --output p.npy --preprocessed"))
+    "trainer predict --ckpt runs/mnist_mlp/checkpoints/last.pt --input scaled.npy --output p.npy --preprocessed",
+    "trainer predict --ckpt mnist.onnx --input x.npy --output p.npy   # an export serves too"))
 @report_errors
 def predict(
-    ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file."),
+    ckpt: Optional[Path] = typer.Option(None, "--ckpt", help="Checkpoint file, or a .safetensors "
+                                        "/ .onnx export."),
     input: Path = typer.Option(..., "--input", help="Inputs: .npy, .npz, .h5 or .csv."),
     output: Path = typer.Option(..., "--output", help="Predictions: .h5, .npy, .npz or .csv."),
     config: Optional[Path] = typer.Option(None, "--config", help="Config to use instead of the "
@@ -185,7 +187,7 @@ def predict(
     """Write a checkpoint's predictions for the inputs in a file (format by suffix). The
     config's input transforms are applied to the (raw) inputs unless --preprocessed."""
     from trainer.engine.data.prediction_files import check_output_file, write_predictions
-    from trainer.engine.inference import predict_file
+    from trainer.engine.inference import checkpoint_class_names, predict_file
     check_output_file(output)
     predictions, warnings = predict_file(ckpt, input, batch_size, device,
                                          _load(config, None) if config else None, preprocessed)
@@ -195,6 +197,46 @@ def predict(
     write_predictions(output, predictions)
     shapes = ", ".join(f"{k} {list(v.shape)}" for k, v in predictions.items())
     typer.echo(f"wrote {output}: {shapes}")
+    if ckpt is not None and (class_names := checkpoint_class_names(ckpt)):
+        typer.echo(f"classes (label order): {', '.join(class_names)}")
+
+
+@app.command(epilog=examples(
+    "trainer export --ckpt runs/mnist_mlp/checkpoints/last.pt --format onnx --output mnist.onnx",
+    "trainer export --ckpt runs/multi_io/checkpoints/best.pt --format safetensors --output m.safetensors",
+    "trainer export --ckpt runs/x/checkpoints/last.pt --format pt2 --output x.pt2 --sample x.npy"))
+@report_errors
+def export(
+    ckpt: Path = typer.Option(..., "--ckpt", help="Checkpoint file."),
+    format: str = typer.Option(..., "--format", help="safetensors | onnx | pt2."),
+    output: Path = typer.Option(..., "--output", help="File to write (.safetensors, .onnx, .pt2)."),
+    sample: Optional[Path] = typer.Option(None, "--sample", help="Raw inputs to check the export "
+                                          "on (as for predict; default: the config's data)."),
+    tolerance: float = typer.Option(1e-5, "--tolerance", min=0.0, help="Largest accepted "
+                                    "relative difference from the checkpoint's predictions."),
+) -> None:
+    """Export a checkpoint's model (with its input transforms), checked against the checkpoint."""
+    from trainer.engine.export.exporter import export_checkpoint
+    report = export_checkpoint(ckpt, format, output, sample, tolerance)
+    notes = "".join(f", {n}" for n in report.notes)
+    typer.echo(f"wrote {report.output} ({report.format}{notes})")
+    for difference in report.differences:
+        typer.echo(f"parity on {report.rows} samples: {difference}")
+
+
+@app.command("import-keras", epilog=examples(
+    "trainer import-keras mnist_convnet.keras --output imported/",
+    "trainer predict --ckpt imported/imported.pt --input x.npy --output p.npy"))
+@report_errors
+def import_keras(
+    model: Path = typer.Argument(..., help="A Keras 3 .keras file."),
+    output: Path = typer.Option(..., "--output", help="Folder for experiment.yaml and imported.pt."),
+) -> None:
+    """Import a Keras model: an experiment (model + compile) and its weights as a checkpoint."""
+    from trainer.engine.keras_import.importer import import_keras as run_import
+    report = run_import(model, output)
+    typer.echo(f"wrote {report.experiment} ({report.layers} layers, {report.parameters:,} "
+               f"parameters) and {report.weights}")
 
 
 @app.command(epilog=examples(
@@ -232,11 +274,13 @@ def summary(
     from trainer.engine.components import build_models
     from trainer.engine.errors import ConfigError
     from trainer.engine.graph import summarize
-    from trainer.engine.inference import checkpoint_models
+    from trainer.engine.inference import checkpoint_class_names, checkpoint_models
     if (config is None) == (ckpt is None):
         raise ConfigError("give either a CONFIG file or --ckpt PATH")
+    class_names = None
     if ckpt is not None:
         experiment, models = checkpoint_models(ckpt)
+        class_names = checkpoint_class_names(ckpt)
     else:
         experiment = _load(config, overrides)
         models = build_models(experiment)
@@ -248,6 +292,8 @@ def summary(
             from trainer.engine.model_plot import plot_model
             path = plot if len(models) == 1 else plot.with_name(f"{plot.stem}_{name}{plot.suffix}")
             typer.echo(f"graph drawn in {plot_model(model, title, path)}")
+    if class_names:
+        typer.echo(f"Classes (label order): {', '.join(class_names)}")
 
 
 @app.command(epilog=examples(
@@ -307,7 +353,7 @@ def init(
     path: Optional[Path] = typer.Argument(None, help="Where to write the config (default "
                                           "<template>.yaml)."),
     template: str = typer.Option("mnist", "--template", "-t", help="mnist | mnist_cnn | "
-                                 "regression | gan | multi_io."),
+                                 "regression | gan | multi_io | image_folder."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Write a commented starter config that validates and trains as it is."""

@@ -84,7 +84,7 @@ def _build_components(experiment: LoadedExperiment, device: torch.device,
     units = [shape[-1] for shape in main.output_shapes.values() if shape]
     data = load_data(cfg.data, cfg.fit, main.input_names,
                      recipe_cls.target_outputs(main.output_names, options), splits, data_state,
-                     output_units=units[0] if len(units) == 1 else None)
+                     output_units=units[0] if len(units) == 1 else None, seed=cfg.seed)
     check_data_fits(data, main)
     if data.validation is not None and not recipe_cls.implements("test_step"):
         raise experiment.config_error(

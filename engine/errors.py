@@ -89,3 +89,20 @@ class TrainingInterrupted(TrainerError):
     """SIGTERM/SIGINT or --max-time: a resumable checkpoint was written."""
 
     exit_code = RunState.INTERRUPTED.exit_code
+
+
+class UserCodeError(TrainerError):
+    """An exception raised by the user's own code (a Python data source), reported with the
+    user's file and line; a bug there, not bad data, so it fails the run like an internal error."""
+
+    exit_code = RunState.FAILED.exit_code
+
+
+class ExportError(TrainerError):
+    """A model that cannot be exported (naming the layer and why), or an export whose outputs
+    differ from the checkpoint's model by more than the tolerance."""
+
+
+class KerasImportError(TrainerError):
+    """A `.keras` file that cannot be imported: unreadable, or using layers or arguments trainer
+    does not support (every one is listed, with its layer name)."""

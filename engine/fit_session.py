@@ -29,7 +29,7 @@ from .loop.stop_policy import StopPolicy
 from .plots import record_curves
 from .preflight import validate_experiment
 from .search_path import config_search_dirs
-from .state.checkpoint import load_checkpoint
+from .state.checkpoint import is_weights_only, load_checkpoint
 from .state.lock import RunLock
 from .state.rng import seed_everything
 from .state.run_record import RunRecord, WorkerRecord
@@ -38,6 +38,8 @@ from .state.rundir import RunDir, choose_run_dir
 
 # Keys that may change between invocations of the same run without changing what it computes.
 RUNTIME_KEYS = ("device",)
+# What a weights-only checkpoint given to --resume must share with the config.
+MODEL_KEYS = ("model", "models")
 
 
 @dataclass
@@ -80,7 +82,11 @@ def fit(experiment: LoadedExperiment, options: FitOptions) -> FitResult:
             _refuse_changed_config(run_dir.read_config(), experiment, str(run_dir.config))
         if resume not in ("auto", "never"):
             checkpoint_path = Path(resume)
-            _refuse_changed_config(load_checkpoint(checkpoint_path)["config"], experiment, resume)
+            state = load_checkpoint(checkpoint_path)
+            # Weights alone (import-keras, save_weights_only) start a new run: only the model
+            # must be the same.
+            _refuse_changed_config(state["config"], experiment, resume,
+                                   MODEL_KEYS if is_weights_only(state) else None)
         elif (done := _already_finished(run_dir)) is not None:
             return done
         return _fit_on_device(experiment, options, run_dir, checkpoint_path, dist, device)
@@ -126,6 +132,9 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
                        f"which is no longer running")
             record.log.warning(message)
             options.warn(message)
+        for note in components.data.notes:  # e.g. image files skipped while loading
+            record.log.warning(note)
+            options.warn(note)
         try:
             if checkpoint_path is not None:
                 loop.load_state_dict(load_checkpoint(checkpoint_path))
@@ -230,18 +239,24 @@ def _progress(options: FitOptions) -> list:
     return []
 
 
-def _refuse_changed_config(old: dict | None, experiment: LoadedExperiment, where: str) -> None:
+def _refuse_changed_config(old: dict | None, experiment: LoadedExperiment, where: str,
+                           only: tuple[str, ...] | None = None) -> None:
     """Refuse to continue a run whose config changed. The stored config is re-resolved through
     today's schema first, so a key added (with its default) by a newer trainer is no change; and
-    a config that is itself wrong is reported as such, not as a change."""
+    a config that is itself wrong is reported as such, not as a change. `only`: compare just
+    these keys (the model of a weights-only checkpoint)."""
     if old is None:
         return
     try:
         old = resolve_experiment(old, {}).resolved
     except ConfigError:
         pass  # the schema no longer accepts it: compare as stored
-    strip = lambda d: {k: v for k, v in d.items() if k not in RUNTIME_KEYS}  # noqa: E731
+    strip = lambda d: {k: v for k, v in d.items()  # noqa: E731
+                       if k not in RUNTIME_KEYS and (only is None or k in only)}
     diff = config_diff(strip(old), strip(experiment.resolved))
+    if diff and only is not None:
+        raise RunDirError(f"the model differs from the one these weights belong to ({where}):"
+                          f"\n  " + "\n  ".join(diff))
     if diff:
         validate_experiment(experiment)
         raise RunDirError(

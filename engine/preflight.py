@@ -7,7 +7,7 @@ import torch
 from .callbacks import build_callbacks
 from .components import build_components, config_dirs
 from .config import LoadedExperiment
-from .data import make_batches
+from .data import first_batch
 from .errors import ConfigError
 from .loop.device import resolve_device
 from .search_path import config_search_dirs
@@ -22,8 +22,7 @@ def validate_experiment(experiment: LoadedExperiment) -> str:
     split = components.data.train or components.data.test
     if split is None:
         raise ConfigError("the config has no training or test data", "data")
-    batch = next(make_batches(split.slice(0, cfg.fit.batch_size), cfg.fit.batch_size,
-                              components.device).epoch(0))
+    batch = first_batch(split, cfg.fit.batch_size, components.device)
     with torch.no_grad():
         for model in components.models.values():
             model.eval()
@@ -38,6 +37,9 @@ def validate_experiment(experiment: LoadedExperiment) -> str:
         except (RuntimeError, ValueError, IndexError) as exc:
             raise ConfigError(f"{checked} failed: {str(exc).splitlines()[0]}", "model") from None
     params = sum(p.numel() for m in components.models.values() for p in m.parameters())
-    sizes = ", ".join(f"{name} {len(s)}" for name in ("train", "validation", "test")
+    sizes = ", ".join(f"{name} {len(s)} {getattr(s, 'unit', 'samples')}"
+                      for name in ("train", "validation", "test")
                       if (s := getattr(components.data, name)) is not None)
-    return f"{params:,} parameters; {sizes} samples; {checked} checked"
+    classes = components.data.class_names
+    named = f"; classes {', '.join(classes)}" if classes else ""
+    return f"{params:,} parameters; {sizes}{named}; {checked} checked"

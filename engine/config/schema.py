@@ -7,9 +7,12 @@ builds them, against the component's own signature.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..registry import suggest
 
 Component = Union[str, dict[str, Any]]
 Shape = list[Optional[int]]
@@ -23,6 +26,8 @@ METRICS_FORMS = ("metrics are a list of metrics (every output), a mapping output
 # What the validators below check, said in JSON Schema for editors (documentation only).
 INTEGER_KEY = {"pattern": r"^\s*[+-]?\d+\s*$"}
 FOLDER_NAME = r"^(?!\.\.?$)[^/]+$"
+IMPORT_REF = r"^.+:[A-Za-z_][A-Za-z0-9_]*$"
+SOURCES = ("mnist", "npz", "npy", "hdf5", "csv", "idx", "synthetic", "image_folder", "concat")
 # Signals a scheduler may send before it stops a job (SLURM: SIGUSR1 or SIGTERM).
 StopSignal = Literal["SIGTERM", "SIGINT", "SIGUSR1", "SIGUSR2", "SIGHUP", "SIGQUIT", "SIGXCPU"]
 
@@ -34,8 +39,11 @@ class Section(BaseModel):
 class SplitSpec(Section):
     """Where one split (train, validation, test) comes from."""
 
-    source: Literal["mnist", "npz", "npy", "hdf5", "csv", "idx", "synthetic"] = Field(
-        description="mnist (built in), npz, npy, hdf5, csv, idx, or synthetic")
+    source: str = Field(
+        description="mnist (built in), npz, npy, hdf5, csv, idx, synthetic, image_folder, "
+                    "concat (of `sources`), or a Python data source 'file.py:Name' (a "
+                    "Sequence class or a generator function)",
+        json_schema_extra={"anyOf": [{"enum": list(SOURCES)}, {"pattern": IMPORT_REF}]})
     split: Optional[Literal["train", "test"]] = Field(
         None, description="for source mnist: which of the two MNIST files")
     path: Optional[str] = Field(None, description="data file (npy: x file; see x_path/y_path)")
@@ -57,6 +65,51 @@ class SplitSpec(Section):
     noise: Optional[float] = Field(None, ge=0, description="synthetic: noise std")
     seed: Optional[int] = Field(None, description="synthetic: generator seed (default 0)")
     limit: Optional[int] = Field(None, gt=0, description="use only the first N samples")
+    sources: Optional[list["SplitSpec"]] = Field(
+        None, description="concat: the sources joined, in order")
+    image_size: Optional[list[int]] = Field(
+        None, description="image_folder: [height, width] images are resized to (default "
+                          "[256, 256])")
+    color_mode: Optional[Literal["grayscale", "rgb", "rgba"]] = Field(
+        None, description="image_folder: channels (default rgb)")
+    interpolation: Optional[Literal["bilinear", "nearest", "bicubic", "area"]] = Field(
+        None, description="image_folder: resize interpolation (default bilinear)")
+    crop_to_aspect_ratio: bool = Field(
+        False, description="image_folder: crop to the target aspect ratio before resizing")
+    labels: Optional[Union[str, list[int]]] = Field(
+        None, description="image_folder: 'inferred' (one sub-folder per class, the default), "
+                          "a CSV file of file,label, or a list of labels in sorted file order")
+    label_mode: Optional[Literal["int", "categorical", "binary"]] = Field(
+        None, description="image_folder: int class indices (default), one-hot, or 0/1 floats")
+    class_names: Optional[list[str]] = Field(
+        None, description="image_folder: the classes (sub-folders) to use, in label order")
+    shuffle: Optional[bool] = Field(
+        None, description="image_folder: shuffle the file list with seed before "
+                          "validation_split cuts it (Keras's default: true)")
+    validation_split: Optional[float] = Field(
+        None, gt=0.0, lt=1.0, description="image_folder: fraction of files held out (with "
+                                          "subset and seed, as in Keras)")
+    subset: Optional[Literal["training", "validation"]] = Field(
+        None, description="image_folder: which side of validation_split this split is")
+    workers: Optional[int] = Field(
+        None, gt=0, description="image_folder: decoding threads (default: the CPU count, "
+                                "at most 8)")
+    skip_bad_files: bool = Field(
+        False, description="image_folder: skip unreadable image files (counted in the log) "
+                           "instead of stopping with exit 2")
+    args: dict[str, Any] = Field(
+        {}, description="Python data source: keyword arguments for the class or function")
+    steps: Optional[int] = Field(
+        None, gt=0, description="Python generator source: batches per epoch")
+
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        if value in SOURCES or re.match(IMPORT_REF, value):
+            return value
+        raise ValueError(f"unknown source '{value}'{suggest(value, list(SOURCES))}; expected "
+                         f"{', '.join(SOURCES)}, or a Python data source 'file.py:Name'")
 
 
 class DataConfig(Section):

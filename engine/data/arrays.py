@@ -16,6 +16,7 @@ class ArraySplit:
     sample_weight: np.ndarray | None = None
     origin: str = ""  # file (and key) it came from, for messages
     keys: dict[str, str] = field(default_factory=dict)  # input/output name -> key in the file
+    class_names: list[str] | None = None  # what the integer labels mean (image folders)
 
     def __len__(self) -> int:
         return len(next(iter(self.x.values())))
@@ -40,7 +41,7 @@ class ArraySplit:
             {k: v[cut] for k, v in self.x.items()},
             None if self.y is None else {k: v[cut] for k, v in self.y.items()},
             None if self.sample_weight is None else self.sample_weight[cut],
-            self.origin, self.keys,
+            self.origin, self.keys, self.class_names,
         )
 
     def check_lengths(self) -> None:

@@ -1,7 +1,9 @@
 """Checks that a model can train on its data, run before training and before anything is
 written: non-empty splits, numeric arrays, input shapes the model accepts, labels within the
-output's classes, sample weights finite and >= 0, and no NaN/inf (unless `data.allow_nan`). Streamed splits are checked chunk
-by chunk in one pass over the file."""
+output's classes, sample weights finite and >= 0, and no NaN/inf (unless `data.allow_nan`).
+Streamed HDF5 splits are checked chunk by chunk in one pass over the file; a streamed image
+folder (pixels are finite, labels come from its index) and a Python data source by their
+first rows or batch."""
 from __future__ import annotations
 
 from typing import Any, Iterator
@@ -10,6 +12,8 @@ import numpy as np
 
 from ..errors import DataError
 from .arrays import ArraySplit
+from .sources.image_folder import ImageStreamSplit
+from .sources.python_source import PythonSource
 
 
 def check_data_fits(data: Any, model: Any) -> None:
@@ -21,15 +25,19 @@ def check_data_fits(data: Any, model: Any) -> None:
             raise DataError(f"the {split_name} split is empty", split.origin)
         for index, chunk in enumerate(_chunks(split)):
             if index == 0:
-                _check_shapes(chunk, split_name, model)
+                check_shapes(chunk, split_name, model)
             _check_values(chunk, model, data.allow_nan)
 
 
 def _chunks(split: Any) -> Iterator[ArraySplit]:
-    return iter([split]) if isinstance(split, ArraySplit) else split.passes()
+    if isinstance(split, ArraySplit):
+        return iter([split])
+    if isinstance(split, (ImageStreamSplit, PythonSource)):
+        return iter([split.preview()])
+    return split.passes()
 
 
-def _check_shapes(split: ArraySplit, split_name: str, model: Any) -> None:
+def check_shapes(split: ArraySplit, split_name: str, model: Any) -> None:
     for name, array in split.arrays().items():
         if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
             raise DataError(f"holds non-numeric data ({array.dtype})", split.origin, split.key(name))

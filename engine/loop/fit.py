@@ -15,7 +15,8 @@ from ..callbacks import Callback, CallbackList
 from ..callbacks.base import MonitorCallback
 from ..data import DeviceBatches, epoch_plan, make_batches
 from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
-from ..state.checkpoint import save_checkpoint
+from ..graph.layers.augmentation import bind_augmentation
+from ..state.checkpoint import is_weights_only, load_model_weights, save_checkpoint
 from ..state.rng import capture_rng, restore_rng
 from ..state.run_record import RunRecord
 from .distributed import (SINGLE, DistContext, ShardedBatches, global_metric_state,
@@ -57,6 +58,8 @@ class FitLoop:
             local_batch_size(fit.batch_size, dist.world_size, dist.rank) if dist.enabled
             else fit.batch_size)
         self.progress = TrainingProgress()
+        # Random augmentation layers draw from (seed, epoch, step): a resume draws the same.
+        self.augmentation = bind_augmentation(self.recipe.models.values(), self.cfg.seed)
         self.train_logs: Any = {}  # the latest step's logs in the epoch in progress
         self._divergence: str | None = None
         self._clock = time.monotonic()  # time not yet added to the progress
@@ -164,6 +167,8 @@ class FitLoop:
                 batch = next(batches, None)
                 if batch is None:
                     break
+                if self.augmentation is not None:
+                    self.augmentation.at(progress.epoch, progress.step + ran)
                 with precision:
                     logs = self.train_logs = train_step(batch)
                 ran += 1
@@ -258,6 +263,9 @@ class FitLoop:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         recipe = self.recipe
+        if is_weights_only(state):  # a new run from these weights, at epoch 0
+            load_model_weights(recipe.models, state)
+            return
         for name, model in recipe.models.items():
             model.load_state_dict(state["models"][name])
         for name, optimizer in recipe.optimizers.items():

@@ -41,6 +41,23 @@ def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
     return state
 
 
+def is_weights_only(state: dict[str, Any]) -> bool:
+    """A checkpoint of weights and config alone (ModelCheckpoint's save_weights_only,
+    `trainer import-keras`): `fit --resume` starts a new run from its weights."""
+    return "loop" not in state
+
+
+def load_model_weights(models: dict[str, Any], state: dict[str, Any], origin: str | None = None
+                       ) -> None:
+    """Each model's weights from a checkpoint state; a mismatch is a CheckpointError."""
+    for name, model in models.items():
+        try:
+            model.load_state_dict(state["models"][name])
+        except (KeyError, RuntimeError) as exc:
+            raise CheckpointError(f"weights do not fit the model '{name}': "
+                                  f"{_first_line(exc)}", origin) from None
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__

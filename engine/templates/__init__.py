@@ -8,8 +8,9 @@ from pathlib import Path
 from ..config.docs import SCHEMA_FILE, schema_comment, schema_text, with_schema_comment
 from ..errors import TrainerError
 from ..registry import suggest
+from .samples import write_samples
 
-TEMPLATES = ("mnist", "mnist_cnn", "regression", "gan", "multi_io")
+TEMPLATES = ("mnist", "mnist_cnn", "regression", "gan", "multi_io", "image_folder")
 # In a source checkout (editable install) configs point at the repository's schema file.
 REPO_SCHEMA = Path(__file__).resolve().parents[2] / SCHEMA_FILE
 
@@ -36,4 +37,4 @@ def write_template(name: str, path: Path, overwrite: bool = False) -> list[Path]
             schema.write_text(schema_text())
             written.append(schema)
     path.write_text(with_schema_comment(text, schema_comment(path, schema)))
-    return written
+    return written + write_samples(name, path.parent)

@@ -98,8 +98,7 @@ class StreamBatches:
         part = self.split.read(handle, ranges, transform=False)
         if self.shuffle:  # before the transforms (all row-wise): the raw rows are the smallest
             part = part.take(np.random.default_rng([self.seed, epoch, index]).permutation(len(part)))
-        if self.split.transforms is not None:
-            part = self.split.transforms.apply(part)
+        part = self.split.finished(part)  # transforms, then fit.class_weight's sample weights
         weights = None if part.sample_weight is None else part.sample_weight.astype(np.float32)
         arrays = [*part.x.values(), *(part.y or {}).values(), weights]
         return [None if a is None else to_tensor(a, self.device) for a in arrays]

@@ -74,6 +74,10 @@ class StreamSplit:
                          {n: gather(k) for n, k in self.y_keys.items()},
                          gather(self.weight_key) if self.weight_key else None,
                          self.path, self.keys)
+        return self.finished(raw, transform)
+
+    def finished(self, raw: ArraySplit, transform: bool = True) -> ArraySplit:
+        """Rows as read -> what `read` returns: transformed, then class-weighted (train)."""
         if not transform:
             return raw
         out = raw if self.transforms is None else self.transforms.apply(raw)
@@ -93,5 +97,8 @@ class StreamSplit:
             return None
         with self.open() as handle:
             targets = {name: handle[key][self.start: self.stop] for name, key in self.y_keys.items()}
+        return self.transformed_targets(targets)
+
+    def transformed_targets(self, targets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         split = ArraySplit({}, targets, None, self.path, self.keys)
         return targets if self.transforms is None else self.transforms.apply(split).y

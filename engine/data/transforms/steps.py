@@ -149,10 +149,12 @@ class Normalize:
 
 
 class Pipeline:
-    """The steps for one array, in order."""
+    """The steps for one array, in order. `specs` holds each step's factory and arguments (what
+    an export translates into tensor operations)."""
 
-    def __init__(self, steps: list[Any]):
+    def __init__(self, steps: list[Any], specs: list[tuple[Callable, dict[str, Any]]] | None = None):
         self.steps = steps
+        self.specs = specs or []
 
     def __call__(self, array: np.ndarray) -> np.ndarray:
         for step in self.steps:
@@ -182,7 +184,7 @@ class Pipeline:
 
 def build_pipeline(specs: list[Any], key_path: str) -> Pipeline:
     """A transform is `{name: argument}` (one key), `{type: name, ...args}`, or a bare name."""
-    steps = []
+    steps, parsed = [], []
     for i, spec in enumerate(specs):
         path = f"{key_path}[{i}]"
         if isinstance(spec, dict) and "type" not in spec:
@@ -196,11 +198,12 @@ def build_pipeline(specs: list[Any], key_path: str) -> Pipeline:
                 args = {}
             else:
                 args = {_first_param(factory, path): arg}
-            steps.append(TRANSFORMS.build({"type": name, **args}, path))
         else:
-            split_spec(spec, path, "transform")
-            steps.append(TRANSFORMS.build(spec, path))
-    return Pipeline(steps)
+            name, args = split_spec(spec, path, "transform")
+            factory = TRANSFORMS.lookup(name, f"{path}.type" if isinstance(spec, dict) else path)
+        steps.append(TRANSFORMS.build({"type": name, **args}, path))
+        parsed.append((factory, dict(args)))
+    return Pipeline(steps, parsed)
 
 
 def _first_param(factory: Callable, key_path: str) -> str:
