@@ -161,19 +161,18 @@ class FitLoop:
         while progress.step < steps:
             # One execution: up to `steps_per_execution` steps between host-side checks; the
             # batch hooks see its first and last step, as Keras's do.
+            batch = next(batches, None)
+            if batch is None:
+                break
             batch_begin(progress.step)
-            ran = 0
-            for _ in range(min(per_execution, steps - progress.step)):
-                batch = next(batches, None)
-                if batch is None:
-                    break
+            size, ran = min(per_execution, steps - progress.step), 0
+            while batch is not None:
                 if self.augmentation is not None:
                     self.augmentation.at(progress.epoch, progress.step + ran)
                 with precision:
                     logs = self.train_logs = train_step(batch)
                 ran += 1
-            if not ran:
-                break
+                batch = next(batches, None) if ran < size else None
             check_step_logs(logs, self.recipe, "train_step")
             progress.advance_steps(ran)
             batch_end(progress.step - 1, logs)
