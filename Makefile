@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: install dev mnist test bench docs clean
+.PHONY: install dev mnist test fuzz bench docs chaos clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ mnist: install
 test: dev
 	KERAS_BACKEND=torch $(BIN)/python -m pytest -q
 
+# 5,000 seeded fuzz cases of untrusted input (configs, data files, checkpoints) and a summary
+# table; FUZZ_CASES=N for more. tests/test_fuzz.py runs 300 of them inside `make test`.
+FUZZ_CASES ?= 5000
+fuzz: dev
+	KERAS_BACKEND=torch $(BIN)/python tests/fuzzing.py $(FUZZ_CASES)
+
 # Regenerates schema/trainer.schema.json, the configs' yaml-language-server line and the
 # README's config reference from engine/config/schema.py (a test fails when they are stale).
 docs: install
@@ -49,3 +55,8 @@ bench: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) runs *.egg-info
+
+# The chaos suite: SIGKILLs at moments spread over whole runs of three configs, and damaged
+# checkpoints handed to fit and evaluate; prints a table and writes chaos.json.
+chaos: dev
+	KERAS_BACKEND=torch $(BIN)/python tests/chaos.py --json chaos.json

@@ -51,6 +51,10 @@ def _options(version: bool = typer.Option(False, "--version", callback=_print_ve
 
 SetOption = typer.Option(None, "--set", help="Override a config key: --set fit.epochs=5 (value "
                                               "parsed as YAML); repeatable.")
+TrustCodeOption = typer.Option(
+    False, "--trust-checkpoint-code", help="Let the checkpoint's stored config import the "
+    "module:Name / file.py:Name components it names (runs their code). Only for checkpoints "
+    "from people you trust; giving your own --config is the other way.")
 PrintConfigOption = typer.Option(False, "--print-config", help="Print the fully resolved config "
                                  "(defaults filled, --set and ${ENV} applied) as YAML and exit.")
 
@@ -59,6 +63,13 @@ def _load(config: Path, overrides: Optional[List[str]], seed: Optional[int] = No
     from trainer.engine.config import load_experiment
     extra = [f"seed={seed}"] if seed is not None else []
     return load_experiment(config, [*(overrides or []), *extra])
+
+
+def _checkpoint_code(ckpt: Path, vouched: bool):
+    """The context a checkpoint's config is built in: its import references are refused unless
+    the user vouched for them (--trust-checkpoint-code, or their own --config)."""
+    from trainer.engine.registry import imports_refused
+    return imports_refused(None if vouched else f"the checkpoint {ckpt}")
 
 
 def _progress_mode(quiet: bool) -> str:
@@ -154,11 +165,13 @@ def evaluate(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     device: Optional[str] = typer.Option(None, "--device"),
+    trust_code: bool = TrustCodeOption,
 ) -> None:
     """Loss and metrics of a checkpoint (or of a config's untrained model) on a data split."""
     from trainer.engine.inference import evaluate_checkpoint
     experiment = _load(config, None) if config else None
-    results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device, test_file=data)
+    with _checkpoint_code(ckpt, trust_code or config is not None):
+        results = evaluate_checkpoint(ckpt, experiment, split, batch_size, device, test_file=data)
     if as_json:
         typer.echo(json.dumps(results))
     else:
@@ -183,14 +196,16 @@ def predict(
                                       "transformed: do not apply data.transforms to them."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1),
     device: Optional[str] = typer.Option(None, "--device"),
+    trust_code: bool = TrustCodeOption,
 ) -> None:
     """Write a checkpoint's predictions for the inputs in a file (format by suffix). The
     config's input transforms are applied to the (raw) inputs unless --preprocessed."""
     from trainer.engine.data.prediction_files import check_output_file, write_predictions
     from trainer.engine.inference import checkpoint_class_names, predict_file
     check_output_file(output)
-    predictions, warnings = predict_file(ckpt, input, batch_size, device,
-                                         _load(config, None) if config else None, preprocessed)
+    with _checkpoint_code(ckpt, trust_code or config is not None):
+        predictions, warnings = predict_file(ckpt, input, batch_size, device,
+                                             _load(config, None) if config else None, preprocessed)
     for warning in warnings:
         typer.echo(f"warning: {warning}: are the inputs already preprocessed? Then pass "
                    f"--preprocessed (the config's transforms were applied to them)", err=True)
@@ -214,10 +229,12 @@ def export(
                                           "on (as for predict; default: the config's data)."),
     tolerance: float = typer.Option(1e-5, "--tolerance", min=0.0, help="Largest accepted "
                                     "relative difference from the checkpoint's predictions."),
+    trust_code: bool = TrustCodeOption,
 ) -> None:
     """Export a checkpoint's model (with its input transforms), checked against the checkpoint."""
     from trainer.engine.export.exporter import export_checkpoint
-    report = export_checkpoint(ckpt, format, output, sample, tolerance)
+    with _checkpoint_code(ckpt, trust_code):
+        report = export_checkpoint(ckpt, format, output, sample, tolerance)
     notes = "".join(f", {n}" for n in report.notes)
     typer.echo(f"wrote {report.output} ({report.format}{notes})")
     for difference in report.differences:
@@ -269,6 +286,7 @@ def summary(
         None, "--plot", help="Also draw the graph (layers, shapes, connections) into this PNG "
         "(like Keras's plot_model; needs matplotlib). Several models: one file each, FILE_name.png."),
     overrides: Optional[List[str]] = SetOption,
+    trust_code: bool = TrustCodeOption,
 ) -> None:
     """Layer table: name, type, output shape, parameters (like Keras model.summary())."""
     from trainer.engine.components import build_models
@@ -279,7 +297,8 @@ def summary(
         raise ConfigError("give either a CONFIG file or --ckpt PATH")
     class_names = None
     if ckpt is not None:
-        experiment, models = checkpoint_models(ckpt)
+        with _checkpoint_code(ckpt, trust_code):
+            experiment, models = checkpoint_models(ckpt)
         class_names = checkpoint_class_names(ckpt)
     else:
         experiment = _load(config, overrides)
@@ -294,6 +313,25 @@ def summary(
             typer.echo(f"graph drawn in {plot_model(model, title, path)}")
     if class_names:
         typer.echo(f"Classes (label order): {', '.join(class_names)}")
+
+
+@app.command(epilog=examples(
+    "trainer verify runs/mnist_mlp   # before copying a run directory somewhere",
+    "trainer verify runs/mnist_mlp/checkpoints/best.pt"))
+@report_errors
+def verify(
+    path: Path = typer.Argument(..., help="A run directory or a checkpoint file."),
+) -> None:
+    """Check checkpoints (checksum, loadable) and a run directory's consistency; exit 2 on problems."""
+    from trainer.engine.state.verify import verify as verify_path
+    report = verify_path(path)
+    for line in report.good:
+        typer.echo(f"ok: {line}")
+    for line in report.problems:
+        typer.echo(f"problem: {line}", err=True)
+    if report.problems:
+        raise typer.Exit(2)
+    typer.echo(f"{path}: good")
 
 
 @app.command(epilog=examples(
@@ -342,6 +380,51 @@ def plot(
         raise TrainerError(f"trainer plot needs matplotlib: {INSTALL_HINT}")
     plotted, output = plot_runs(run_dirs, metric, output)
     typer.echo(f"wrote {output}: {plotted} of {len(run_dirs)} run(s)")
+
+
+@app.command(epilog=examples(
+    "trainer sweep examples/mnist_sweep.yaml   # a worker; start more for parallel trials",
+    "trainer sweep examples/mnist_sweep.yaml --max-time 1h   # exit 75 in time; run again",
+    "trainer sweep examples/mnist_sweep.yaml --status",
+    "trainer sweep examples/mnist_sweep.yaml --status --json | jq .best"))
+@report_errors
+def sweep(
+    sweep_file: Path = typer.Argument(..., help="Sweep YAML file (names the base experiment)."),
+    status: bool = typer.Option(False, "--status", help="Show the trials and the best one; "
+                                "write best.yaml and the plots (not with --json); train nothing."),
+    as_json: bool = typer.Option(False, "--json", help="With --status: print it as JSON."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda | cuda:N | mps."),
+    max_time: Optional[str] = typer.Option(None, "--max-time", help="Stop this worker (resumably) "
+                                           "before this much time has passed, e.g. 2h30m."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print one line per trial only."),
+) -> None:
+    """Hyperparameter search on Optuna: run trials until the study has them all.
+
+    Each trial is a run dir in sweeps/NAME/trials/NNN. Run it again after any kill to
+    continue; run several at once (or on several machines sharing a storage URL) in parallel.
+    """
+    from trainer.engine.sweep.spec import load_sweep
+    if status:
+        return _sweep_status(load_sweep(sweep_file, check=False), as_json)
+    from trainer.engine.fit_session import FitOptions
+    from trainer.engine.sweep.worker import run_worker
+    spec = load_sweep(sweep_file)
+    options = FitOptions(device=device, max_seconds=parse_duration(max_time) if max_time else None,
+                         progress="quiet" if quiet else _progress_mode(False))
+    result = run_worker(spec, options, typer.echo)
+    typer.echo(f"{result.finished} trials finished" + (f", {result.running} running in other "
+               f"workers" if result.running else "") + f"; status: trainer sweep {sweep_file} --status")
+    if not result.running:
+        _sweep_status(spec, as_json=False)
+
+
+def _sweep_status(spec, as_json: bool) -> None:
+    from trainer.engine.sweep.report import sweep_report
+    from .tables import sweep_table
+    if as_json:  # a query for scripts: no files written
+        typer.echo(json.dumps(sweep_report(spec, write_files=False).as_json(), indent=2))
+    else:
+        typer.echo(sweep_table(sweep_report(spec)))
 
 
 @app.command(epilog=examples(

@@ -26,9 +26,33 @@ def runs_table(runs: list[RunInfo], sort: str | None = None) -> str:
             row.append("-" if value is None else f"{value:.4f}")
         row.append(differences_text(run.differences))
         rows.append(row)
+    return aligned(header, rows)
+
+
+def aligned(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
                      for row in [header, *rows])
+
+
+def sweep_table(report: Any) -> str:
+    """`trainer sweep --status`: one line per trial, then the best trial and its run dir."""
+    header = ["trial", "state", report.metric, "epochs", "time", "params"]
+    rows = [[str(r.number), r.state, "-" if r.value is None else f"{r.value:.6g}", str(r.epochs),
+             duration(r.seconds), " ".join(f"{k}={_param(v)}" for k, v in r.params.items())]
+            for r in report.rows]
+    lines = [aligned(header, rows)]
+    counts = {}
+    for row in report.rows:
+        counts[row.state] = counts.get(row.state, 0) + 1
+    wanted = f" of {report.trials_wanted}" if report.trials_wanted else ""
+    lines.append(f"{len(report.rows)} trials{wanted}: "
+                 + ", ".join(f"{n} {state}" for state, n in counts.items()))
+    if report.best is not None:
+        lines.append(f"best: trial {report.best.number}, {report.metric}={report.best.value:.6g} "
+                     f"({report.direction}), run dir {report.best.run_dir}")
+    lines += [f"wrote {path}" for path in report.files]
+    return "\n".join(lines)
 
 
 def duration(seconds: float | None) -> str:
@@ -51,6 +75,10 @@ def differences_text(differences: dict[str, Any]) -> str:
         hidden = len(pairs) - MAX_DIFFERENCES
         pairs = pairs[:MAX_DIFFERENCES] + [f"(+{hidden} more; --json lists all)"]
     return " ".join(pairs) or "-"
+
+
+def _param(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else _value(value)
 
 
 def _value(value: Any) -> str:

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .config import LoadedExperiment
-from .data import DataSplits, check_data_fits, load_data
+from .data import DataSplits, check_data_fits, check_targets, load_data
 from .errors import ConfigError
 from .graph import GraphModel, build_model
 from .losses import CompiledLoss
@@ -86,6 +86,8 @@ def _build_components(experiment: LoadedExperiment, device: torch.device,
                      recipe_cls.target_outputs(main.output_names, options), splits, data_state,
                      output_units=units[0] if len(units) == 1 else None, seed=cfg.seed)
     check_data_fits(data, main)
+    if recipe_cls.needs_targets:
+        check_targets(data)
     if data.validation is not None and not recipe_cls.implements("test_step"):
         raise experiment.config_error(
             f"recipe {recipe_cls.__name__} has no test_step, so it cannot validate; remove "

@@ -31,6 +31,7 @@ from .preflight import validate_experiment
 from .search_path import config_search_dirs
 from .state.checkpoint import is_weights_only, load_checkpoint
 from .state.lock import RunLock
+from .state.resume import explicit_checkpoint, newest_good_checkpoint, resume
 from .state.rng import seed_everything
 from .state.run_record import RunRecord, WorkerRecord
 from .state.run_state import RunState
@@ -51,6 +52,7 @@ class FitOptions:
     progress: str = "lines"         # bar | lines | quiet
     stream: TextIO = field(default_factory=lambda: sys.stdout)
     started: float = field(default_factory=time.monotonic)  # --max-time counts from here
+    callbacks: list = field(default_factory=list)  # after the run's own (trainer sweep's pruning)
 
     def warn(self, message: str) -> None:
         sys.stderr.write(f"warning: {message}\n")
@@ -113,7 +115,8 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
               else WorkerRecord(run_dir, separator))
     progress = _progress(options) if dist.is_main else []
     stop = StopPolicy(options.max_seconds, options.started, dist, components.device)
-    loop = FitLoop(components, [*user_callbacks, *progress], record, stop, dist)
+    loop = FitLoop(components, [*user_callbacks, *progress, *options.callbacks], record, stop,
+                   dist)
     stop_if_signalled()
 
     record.create()
@@ -122,8 +125,9 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
             # Another process may have finished or advanced the run while we were building.
             if (done := _already_finished(run_dir)) is not None:
                 return done
-            if run_dir.last_checkpoint.is_file():
-                checkpoint_path = run_dir.last_checkpoint
+            point = newest_good_checkpoint(run_dir, loop.checkpoints, dist.is_main)
+        else:
+            point = explicit_checkpoint(checkpoint_path)
         if dist.is_main:
             run_dir.remove_stale_temporaries()
         record.open_log()
@@ -136,8 +140,8 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
             record.log.warning(note)
             options.warn(note)
         try:
-            if checkpoint_path is not None:
-                loop.load_state_dict(load_checkpoint(checkpoint_path))
+            if point is not None:
+                resume(loop, point)
             return _train(experiment, loop, record, stop)
         finally:
             record.close_log()

@@ -56,8 +56,11 @@ def checkpoint_models(checkpoint_path: Path) -> tuple[LoadedExperiment, dict[str
 
 
 def checkpoint_class_names(checkpoint_path: Path) -> list[str] | None:
-    """What a checkpoint's integer labels mean (an image folder's classes), if it says."""
-    return load_checkpoint(checkpoint_path).get("data", {}).get("class_names")
+    """What a checkpoint's (or a safetensors export's) integer labels mean (an image folder's
+    classes), if it says; an ONNX export does not say."""
+    if is_onnx_export(checkpoint_path):
+        return None
+    return (read_model_state(checkpoint_path).get("data") or {}).get("class_names")
 
 
 def load_for_inference(checkpoint_path: Path | None, config: LoadedExperiment | None,

@@ -34,7 +34,8 @@ def validate_experiment(experiment: LoadedExperiment) -> str:
             else:  # e.g. the GAN: no loss to evaluate without training
                 checked = "one batch through the model"
                 components.models[components.main_model](batch.x)
-        except (RuntimeError, ValueError, IndexError) as exc:
+        except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+            # TypeError: e.g. a user component given an argument of the wrong type.
             raise ConfigError(f"{checked} failed: {str(exc).splitlines()[0]}", "model") from None
     params = sum(p.numel() for m in components.models.values() for p in m.parameters())
     sizes = ", ".join(f"{name} {len(s)} {getattr(s, 'unit', 'samples')}"

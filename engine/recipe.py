@@ -36,6 +36,8 @@ class Recipe:
     #: Optimizers the recipe needs: `optimizer` is `compile.optimizer` over every model's
     #: parameters; other names come from `compile.optimizers: {model_name: spec}`.
     optimizer_names: tuple[str, ...] = ("optimizer",)
+    #: Whether every batch must carry targets (y): data without them is refused up front.
+    needs_targets: bool = False
 
     def __init__(self, models: dict[str, nn.Module], optimizers: dict[str, Any],
                  loss: Any = None, metrics: Any = None):
@@ -146,3 +148,6 @@ class Recipe:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
+
+
+RECIPES.expects = (Recipe,)

@@ -8,19 +8,43 @@ itself, as Keras accepts functions everywhere; the kind decides how to use it. N
 underscore-insensitively, so Keras's `SparseCategoricalCrossentropy` and
 `sparse_categorical_crossentropy` find the same entry. Argument checking happens here so
 every component kind reports bad arguments the same way, with the key path.
+
+Import references are code: a config read back from a checkpoint is data, so inside
+`imports_refused(origin)` they are refused (built-in names stay allowed), and every imported
+component is checked to be of its registry's kind before anything calls it.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
 import hashlib
 import importlib
 import importlib.util
 import inspect
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .errors import ConfigError
 from .search_path import find_file
+
+# Where the config being built came from when its import references must not run (a
+# checkpoint); None when they may (the user's own config file).
+_refused_origin: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "import_refs_refused_origin", default=None
+)
+TRUST_FLAG = "--trust-checkpoint-code"
+
+
+@contextlib.contextmanager
+def imports_refused(origin: str | None) -> Iterator[None]:
+    """Refuse `module:Name` / `file.py:Name` references while building a config that came from
+    `origin` (e.g. "the checkpoint runs/x/last.pt"); `None` allows them (the user vouches)."""
+    token = _refused_origin.set(origin)
+    try:
+        yield
+    finally:
+        _refused_origin.reset(token)
 
 
 def normalize(name: str) -> str:
@@ -39,7 +63,18 @@ def is_import_ref(name: str) -> bool:
 
 
 def load_import_ref(ref: str, key_path: str) -> Any:
-    """Load `package.module:Name` or `path/to/file.py:Name`."""
+    """Load `package.module:Name` or `path/to/file.py:Name` named by a config."""
+    origin = _refused_origin.get()
+    if origin is not None:
+        raise ConfigError(
+            f"'{ref}' would import code, and this config comes from {origin}, which is data: "
+            f"trainer never runs code a checkpoint names. To allow it, pass your own --config "
+            f"(your file, your code), or add {TRUST_FLAG} if you trust whoever made it",
+            key_path)
+    return _import_ref(ref, key_path)
+
+
+def _import_ref(ref: str, key_path: str) -> Any:
     module_ref, _, attr = ref.rpartition(":")
     if not module_ref or not attr:
         raise ConfigError(f"'{ref}' is not of the form 'module:Name' or 'file.py:Name'", key_path)
@@ -79,12 +114,14 @@ def _load_file_module(file_ref: str, key_path: str) -> Any:
 def split_spec(spec: Any, key_path: str, kind: str) -> tuple[str, dict[str, Any]]:
     """`"name"` or `{type: name, **args}` -> (name, args)."""
     if isinstance(spec, str):
+        if not spec.strip():
+            raise ConfigError(f"expected a {kind} name, got an empty string", key_path)
         return spec, {}
     if isinstance(spec, dict):
         if "type" not in spec:
             raise ConfigError(f"a {kind} mapping needs a 'type' key", key_path)
         args = {k: v for k, v in spec.items() if k != "type"}
-        if not isinstance(spec["type"], str):
+        if not isinstance(spec["type"], str) or not spec["type"].strip():
             raise ConfigError(f"'type' must be a string naming a {kind}", f"{key_path}.type")
         return spec["type"], args
     raise ConfigError(
@@ -118,10 +155,15 @@ def check_arguments(factory: Callable, args: dict[str, Any], key_path: str, what
 
 
 class Registry:
-    """One catalogue (layers, losses, metrics, ...): Keras names -> factories."""
+    """One catalogue (layers, losses, metrics, ...): Keras names -> factories.
 
-    def __init__(self, kind: str):
+    `expects` says what an imported component must be before it is called: a tuple of base
+    classes (a subclass of one), or "function" (anything callable that is not a class); by
+    default a class whose instances are callable."""
+
+    def __init__(self, kind: str, expects: tuple[type, ...] | str | None = None):
         self.kind = kind
+        self.expects = expects
         self._entries: dict[str, Callable] = {}
         self._canonical: dict[str, str] = {}
 
@@ -150,7 +192,7 @@ class Registry:
 
     def lookup(self, name: str, key_path: str) -> Callable:
         if is_import_ref(name):
-            return load_import_ref(name, key_path)
+            return self._checked_kind(load_import_ref(name, key_path), name, key_path)
         try:
             entry = self._entries[normalize(name)]
         except KeyError:
@@ -158,8 +200,23 @@ class Registry:
                 f"unknown {self.kind} '{name}'{suggest(name, self.names())}", key_path
             ) from None
         if isinstance(entry, str):  # declared by import path: import it once, keep the factory
-            entry = self._entries[normalize(name)] = load_import_ref(entry, key_path)
+            entry = self._entries[normalize(name)] = _import_ref(entry, key_path)
         return entry
+
+    def _checked_kind(self, found: Any, ref: str, key_path: str) -> Any:
+        if self.expects == "function":
+            ok, wanted = callable(found) and not isinstance(found, type), "a function"
+        elif self.expects:
+            ok = isinstance(found, type) and issubclass(found, self.expects)
+            wanted = "a subclass of " + " or ".join(_class_name(b) for b in self.expects)
+        else:
+            ok = isinstance(found, type) and any("__call__" in vars(k) for k in found.__mro__[:-1])
+            wanted = "a class whose instances are callable"
+        if not ok:
+            article = "an" if self.kind[0] in "aeiou" else "a"
+            raise ConfigError(f"'{ref}' is not {article} {self.kind}: expected {wanted}, found "
+                              f"{_describe(found)}", key_path)
+        return found
 
     def build(self, spec: Any, key_path: str, **context: Any) -> Any:
         """Build a component from its spec; `context` passes engine-supplied arguments."""
@@ -199,3 +256,23 @@ def _accepted_context(factory: Callable, context: dict[str, Any]) -> dict[str, A
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return dict(context)
     return {k: v for k, v in context.items() if k in params}
+
+
+def _class_name(cls: type) -> str:
+    """`Loss` for trainer's own bases; else the shortest public path (`torch.nn.Module`)."""
+    if cls.__module__.startswith("trainer."):
+        return cls.__name__
+    parts = cls.__module__.split(".")
+    for i in range(1, len(parts) + 1):
+        module = sys.modules.get(".".join(parts[:i]))
+        if getattr(module, cls.__name__, None) is cls:
+            return f"{'.'.join(parts[:i])}.{cls.__name__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _describe(found: Any) -> str:
+    if isinstance(found, type):
+        return f"the class {found.__module__}.{found.__qualname__}"
+    if callable(found):
+        return f"the function {getattr(found, '__module__', '?')}.{getattr(found, '__qualname__', found)}"
+    return f"a {type(found).__name__} value"

@@ -17,6 +17,8 @@ from trainer.engine.recipe import Recipe
 
 
 class LinearRegression(Recipe):
+    needs_targets = True
+
     def __init__(self, models, optimizers, loss=None, metrics=None):
         super().__init__(models, optimizers, loss, metrics)
         params = list(self.model.parameters())

@@ -23,6 +23,8 @@ RECONSTRUCTION = "reconstruction"  # the default name of the reconstruction outp
 
 
 class ReconstructingRegressor(Recipe):
+    needs_targets = True
+
     def __init__(self, models, optimizers, loss=None, metrics=None,
                  reconstruction_output: str = RECONSTRUCTION, reconstruction_weight: float = 0.05):
         super().__init__(models, optimizers, loss, metrics)

@@ -12,6 +12,8 @@ from trainer.engine.recipe import Recipe
 
 
 class Supervised(Recipe):
+    needs_targets = True
+
     def __init__(self, models, optimizers, loss=None, metrics=None):
         super().__init__(models, optimizers, loss, metrics)
         if loss is None:

@@ -106,7 +106,7 @@ def test_missing_checkpoint(cli, workdir, args, expected):
 
 def test_garbage_checkpoint(cli, workdir):
     (workdir / "junk.pt").write_bytes(b"not a checkpoint")
-    fails_cleanly(cli("evaluate", "--ckpt", "junk.pt"), workdir, "junk.pt", "not a readable trainer checkpoint")
+    fails_cleanly(cli("evaluate", "--ckpt", "junk.pt"), workdir, "junk.pt", "not a trainer checkpoint", "found 16 bytes of something else")
 
 
 def test_bad_config_in_an_existing_run_dir_is_reported_as_bad_not_as_changed(cli, workdir):

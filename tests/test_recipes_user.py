@@ -39,9 +39,9 @@ def test_user_recipe_from_a_file_path_trains_validates_and_evaluates(cli, workdi
         assert len(history[name]) == 3 and all(math.isfinite(v) for v in history[name]), name
     assert all(v > 0 for v in history["l1_penalty"])
     assert history["val_loss"][-1] < history["val_loss"][0]
-    # The checkpoint names the recipe file; evaluate rebuilds it and runs its test_step.
+    # The checkpoint names the recipe file; trusted, evaluate rebuilds it and runs its test_step.
     evaluated = cli("evaluate", "--ckpt", run / "checkpoints" / "last.pt", "--split", "train",
-                    "--json")
+                    "--json", "--trust-checkpoint-code")
     assert evaluated.exit_code == 0, evaluated.output
     assert set(yaml.safe_load(evaluated.stdout)) == {"loss", "mae"}
 

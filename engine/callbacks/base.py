@@ -80,6 +80,9 @@ class Callback:
         pass
 
 
+CALLBACKS.expects = (Callback,)
+
+
 def _overrides(callback: Callback, hook: str) -> bool:
     if not callback.uses_batch_hooks:
         return False

@@ -30,6 +30,9 @@ class CSVLogger(Callback):
         self.earlier_rows = rows[1:]
 
     def on_epoch_end(self, epoch, logs=None):
+        self.write_history()
+
+    def write_history(self) -> None:
         path = self._path()
         if path is None or not self.loop.is_main:
             return

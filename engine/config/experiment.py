@@ -99,8 +99,10 @@ def _first_error(exc: pydantic.ValidationError, locations: dict[str, str]) -> Co
     # Prefer the most specific location: union branches that failed early say less.
     best = max(errors, key=lambda e: len([p for p in e["loc"] if not _is_union_tag(p)]))
     loc = [p for p in best["loc"] if not _is_union_tag(p)]
+    if best["type"] == "extra_forbidden":  # the last part is the unknown key, whatever its name
+        loc = [p for p in best["loc"][:-1] if not _is_union_tag(p)] + [best["loc"][-1]]
     path = keypath.join(loc)
-    source = _where(locations, loc)
+    source = source_line(locations, loc)
     kind = best["type"]
     if kind == "extra_forbidden":
         valid = _field_names_at(loc[:-1])
@@ -121,7 +123,8 @@ def _is_union_tag(part: Any) -> bool:
                                       or part.startswith("literal") or part == "function-after")
 
 
-def _where(locations: dict[str, str], loc: list) -> str | None:
+def source_line(locations: dict[str, str], loc: list) -> str | None:
+    """The file:line of key path `loc` (a list of parts), or of its closest parent's."""
     parts = list(loc)
     while parts:
         found = locations.get(keypath.join(parts))

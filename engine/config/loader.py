@@ -1,4 +1,4 @@
-"""YAML loading that remembers where every key came from (file:line)."""
+"""YAML loading that remembers where every key came from (file:line), within the size limits."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,11 +8,14 @@ import yaml
 
 from ..errors import ConfigError
 from . import keypath
+from .limits import check_size, check_yaml_text
 
 
 def load_yaml(path: Path) -> tuple[Any, dict[str, str]]:
     """Parse `path`; return the data and a map key path -> 'file:line'."""
     try:
+        if path.is_file():  # a huge file is refused before it is read
+            check_size(path.stat().st_size, str(path))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
@@ -22,8 +25,10 @@ def load_yaml(path: Path) -> tuple[Any, dict[str, str]]:
 
 
 def parse_yaml(text: str, filename: str) -> tuple[Any, dict[str, str]]:
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        check_yaml_text(text, filename)
+        loader = yaml.SafeLoader(text)  # refuses unprintable characters at once
         node = loader.get_single_node()
         locations: dict[str, str] = {}
         data = _construct(loader, node, [], filename, locations) if node is not None else {}
@@ -34,7 +39,8 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, dict[str, str]]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", source=filename) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, locations
 
 
@@ -56,4 +62,13 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, path: list, filename: s
     if isinstance(node, yaml.SequenceNode):
         return [_construct(loader, item, [*path, i], filename, locations)
                 for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise ConfigError(f"cannot read the value {_clip(node.value)}: {exc}",
+                          keypath.join(path), f"{filename}:{node.start_mark.line + 1}") from None
+
+
+def _clip(value: Any) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 40 else f"{text[:20]}...{text[-10:]}")

@@ -8,6 +8,7 @@ import yaml
 
 from ..errors import ConfigError
 from . import keypath
+from .limits import check_yaml_text
 
 
 def parse_override(text: str) -> tuple[list[str | int], Any]:
@@ -15,8 +16,9 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
     if not sep or not key.strip():
         raise ConfigError(f"--set expects KEY=VALUE, got '{text}'", source=f"--set {text}")
     try:
+        check_yaml_text(raw, f"--set {text}")
         value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:
         raise ConfigError(f"value is not valid YAML: {exc}", key.strip(), f"--set {text}") from None
     return keypath.split(key.strip()), value
 

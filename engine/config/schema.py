@@ -211,6 +211,9 @@ class FitConfig(Section):
                     "stops at once")
     checkpoint_every: Optional[int] = Field(
         None, gt=0, description="also write checkpoints/last.pt every N batches")
+    keep_checkpoints: int = Field(
+        2, ge=1, description="checkpoints/last.pt plus the K-1 previous ones kept to fall "
+        "back on when the newest is damaged")
 
 
 class EvaluateConfig(Section):

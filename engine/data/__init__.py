@@ -6,7 +6,7 @@ Python. Knows nothing of models beyond their input/output names and shapes.
 Layout: sources/ (one reader per format), transforms/ (data.transforms), iteration/ (batches);
 here the splits of an experiment, their checks, the memory budget and predict's files."""
 from .arrays import ArraySplit
-from .checks import check_data_fits
+from .checks import check_data_fits, check_targets
 from .iteration import (Batch, DeviceBatches, PythonBatches, StreamBatches, epoch_plan,
                         first_batch, make_batches)
 from .sources import load_split
@@ -14,5 +14,5 @@ from .sources.hdf5_stream import StreamSplit
 from .splits import DataSplits, load_data, transform_inputs
 
 __all__ = ["ArraySplit", "Batch", "DataSplits", "DeviceBatches", "PythonBatches", "StreamBatches",
-           "StreamSplit", "check_data_fits", "epoch_plan", "first_batch", "load_data",
+           "StreamSplit", "check_data_fits", "check_targets", "epoch_plan", "first_batch", "load_data",
            "load_split", "make_batches", "transform_inputs"]

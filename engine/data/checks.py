@@ -29,6 +29,15 @@ def check_data_fits(data: Any, model: Any) -> None:
             _check_values(chunk, model, data.allow_nan)
 
 
+def check_targets(data: Any) -> None:
+    """For a recipe whose steps need targets: every split has y."""
+    for split_name in ("train", "validation", "test"):
+        split = getattr(data, split_name)
+        if split is not None and getattr(split, "y", getattr(split, "y_keys", None)) is None:
+            raise DataError(f"the {split_name} split has no targets (y), and the recipe needs "
+                            f"them", split.origin)
+
+
 def _chunks(split: Any) -> Iterator[ArraySplit]:
     if isinstance(split, ArraySplit):
         return iter([split])

@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import DataError
 from ..state.atomic import atomic_write
 from .sources.csv_files import read_table
+from .sources.unreadable import UNREADABLE, reason
 
 SUFFIXES = (".h5", ".hdf5", ".npy", ".npz", ".csv")
 
@@ -36,8 +37,8 @@ def read_inputs(path: Path, input_names: list[str]) -> dict[str, np.ndarray]:
                 handle.visititems(lambda n, o: arrays.__setitem__(n, o[()])
                                   if isinstance(o, h5py.Dataset) else None)
                 return _pick(arrays, input_names, str(path))
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read input file: {exc}", str(path)) from None
+    except UNREADABLE as exc:
+        raise DataError(f"cannot read input file: {reason(exc)}", str(path)) from None
     raise DataError(f"unsupported input file type '{suffix}' (use {', '.join(SUFFIXES)})", str(path))
 
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from ..registry import Registry
 
-ACTIVATIONS = Registry("activation")
+ACTIVATIONS = Registry("activation", expects="function")
 Activation = Callable[[torch.Tensor], torch.Tensor]
 
 

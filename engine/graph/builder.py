@@ -92,8 +92,8 @@ def parse_entries(specs: list[Any], input_shapes: dict[str, Shape], key_path: st
             raise ConfigError("an entry with 'shares' reuses that layer: drop 'type' and the "
                               "layer arguments", f"{path}.shares")
         name = graph.get("name") or _default_name(type_name or f"{graph['shares']}_shared", counts, taken)
-        if not isinstance(name, str):
-            raise ConfigError("a layer name must be a string", f"{path}.name")
+        if not isinstance(name, str) or not name or "." in name:
+            raise ConfigError("a layer name must be a non-empty string without '.'", f"{path}.name")
         if name in taken:
             what = "a model input" if name in input_shapes else "another layer"
             raise ConfigError(f"layer name '{name}' is already used by {what}", f"{path}.name")

@@ -23,6 +23,9 @@ class Constraint:
         raise NotImplementedError
 
 
+CONSTRAINTS.expects = (Constraint,)
+
+
 def _torch_dims(axis: int | Sequence[int], layout: Sequence[int]) -> list[int]:
     axes = [axis] if isinstance(axis, int) else list(axis)
     return [layout[a] for a in axes]

@@ -33,6 +33,9 @@ class Initializer:
         raise NotImplementedError
 
 
+INITIALIZERS.expects = (Initializer,)
+
+
 @INITIALIZERS.register("Zeros")
 class Zeros(Initializer):
     def __call__(self, tensor, fan_in, fan_out):

@@ -52,8 +52,22 @@ def init_distributed(device: torch.device) -> tuple[DistContext, torch.device]:
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                store=_store_of_this_attempt(), rank=int(os.environ["RANK"]),
+                                world_size=world)
     return DistContext(dist.get_rank(), dist.get_world_size(), local_rank), device
+
+
+def _store_of_this_attempt() -> dist.Store:
+    """torchrun's key-value store, under a prefix of its own for each restart of the group.
+
+    torchrun (`--max-restarts`) keeps one TCPStore for all restarts of a worker group, and
+    the process group's keys (each rank's gloo address, the start-up barrier's counters) are
+    not scoped by attempt: a restarted group would read the dead group's keys and connect to
+    addresses nobody listens on any more, or wait forever at the barrier."""
+    store, _, _ = next(dist.rendezvous("env://"))
+    attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+    return dist.PrefixStore(f"trainer/attempt-{attempt}", store)
 
 
 def shutdown_distributed(context: DistContext) -> None:

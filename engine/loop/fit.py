@@ -16,9 +16,10 @@ from ..callbacks.base import MonitorCallback
 from ..data import DeviceBatches, epoch_plan, make_batches
 from ..errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from ..graph.layers.augmentation import bind_augmentation
-from ..state.checkpoint import is_weights_only, load_model_weights, save_checkpoint
+from ..state.checkpoint import is_weights_only, load_model_weights
 from ..state.rng import capture_rng, restore_rng
 from ..state.run_record import RunRecord
+from ..state.store import CheckpointStore
 from .distributed import (SINGLE, DistContext, ShardedBatches, global_metric_state,
                           reduce_metric_states)
 from .evaluate import evaluate_batches
@@ -41,6 +42,7 @@ class FitLoop:
         self.device = components.device
         self.record = record
         self.run_dir = record.dir
+        self.checkpoints = CheckpointStore(self.run_dir.checkpoints, self.cfg.fit.keep_checkpoints)
         self.main_model = components.main_model
         self.stop = stop
         self.dist = dist
@@ -252,7 +254,9 @@ class FitLoop:
             "optimizers": {n: o.state_dict() for n, o in recipe.optimizers.items()},
             "scalers": {n: o.scaler.state_dict() for n, o in recipe.optimizers.items()
                         if o.scaler is not None},
-            "metrics": {n: m.state_dict() for n, m in recipe.metric_modules().items()},
+            # Copies: under torchrun the buffers hold the global sums only while saving.
+            "metrics": {n: {k: v.clone() for k, v in m.state_dict().items()}
+                        for n, m in recipe.metric_modules().items()},
             "recipe": recipe.state_dict(),
             "callbacks": self.callbacks.state_dict(),
             "loop": {**self.progress.state_dict(), "train_logs": self._train_logs_now()},
@@ -305,4 +309,4 @@ class FitLoop:
             with global_metric_state(self.recipe.metric_modules(), partial):
                 state = self.state_dict()
         if self.is_main:
-            save_checkpoint(path, state)
+            self.checkpoints.save(path, state)

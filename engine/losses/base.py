@@ -93,6 +93,9 @@ def reduce_weighted(values: torch.Tensor, sample_weight: torch.Tensor | None,
     return total / max(values.numel(), 1)
 
 
+LOSSES.expects = (Loss, torch.nn.Module)  # a torch loss module is used as a function
+
+
 class LossFunctionWrapper(Loss):
     """A loss defined by a per-sample function `fn(y_true, y_pred, **options)`."""
 

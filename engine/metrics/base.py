@@ -17,10 +17,10 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..losses.base import align_ranks
+from ..losses.base import Loss, align_ranks
 from ..registry import Registry
 
-METRICS = Registry("metric")
+METRICS = Registry("metric", expects=(nn.Module, Loss))  # a Metric, or a Loss used as one
 STATE_REDUCTIONS = ("sum", "max", "min")
 
 

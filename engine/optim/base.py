@@ -10,7 +10,7 @@ from ..errors import ConfigError
 from ..registry import Registry, split_spec
 from .schedules import SCHEDULES, Schedule
 
-OPTIMIZERS = Registry("optimizer")
+OPTIMIZERS = Registry("optimizer", expects=(torch.optim.Optimizer,))
 CLIPPING = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
@@ -107,6 +107,9 @@ def build_optimizer(spec: Any, params: Iterable[torch.Tensor], key_path: str,
         lr = schedule(0)
     factory = OPTIMIZERS.lookup(name, f"{key_path}.type" if isinstance(spec, dict) else key_path)
     if lr is not None:
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+            raise ConfigError(f"learning_rate must be a number or a schedule, got {lr!r}",
+                              f"{key_path}.learning_rate")
         args[_lr_argument(factory)] = float(lr)
     optimizer = OPTIMIZERS.build({"type": name, **args}, key_path, params=list(params))
     if not isinstance(optimizer, torch.optim.Optimizer):

@@ -15,6 +15,9 @@ class Schedule:
         raise NotImplementedError
 
 
+SCHEDULES.expects = (Schedule,)
+
+
 def _positive(value: float, name: str) -> None:
     if value <= 0:
         raise ValueError(f"{name} must be positive, got {value}")

@@ -12,7 +12,10 @@ from ..errors import RunDirError
 TEMP_SUFFIX = ".tmp"
 
 
-def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+def atomic_write(path: Path, write: Callable[[IO[bytes]], None],
+                 before_replace: Callable[[], None] | None = None) -> None:
+    """`before_replace` runs once the new content is durable in its temporary file, just
+    before the rename puts it in place (rotation moves the previous version aside there)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -25,8 +28,10 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -52,7 +57,7 @@ def _umask() -> int:
     return current
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:

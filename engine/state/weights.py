@@ -9,6 +9,8 @@ import h5py
 import torch
 from torch import nn
 
+from ..data.sources.unreadable import UNREADABLE, reason
+from ..errors import CheckpointError
 from .atomic import atomic_write
 
 
@@ -24,7 +26,11 @@ def save_weights_h5(path: Path, models: dict[str, nn.Module]) -> None:
 
 def load_weights_h5(path: Path) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
-    with h5py.File(path, "r") as handle:
-        handle.visititems(lambda name, obj: out.__setitem__(name, torch.from_numpy(obj[()]))
-                          if isinstance(obj, h5py.Dataset) else None)
+    try:
+        with h5py.File(path, "r") as handle:
+            handle.visititems(lambda name, obj: out.__setitem__(name, torch.from_numpy(obj[()]))
+                              if isinstance(obj, h5py.Dataset) else None)
+    except (*UNREADABLE, TypeError) as exc:  # TypeError: a dataset torch cannot hold
+        raise CheckpointError(f"not a readable weights file: expected HDF5 datasets of numbers "
+                              f"({reason(exc)})", str(path)) from None
     return out

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gzip
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from ..arrays import ArraySplit
 from .hdf5_files import require_path
 from .idx import parse_idx
 from .keymap import map_keys
+from .unreadable import UNREADABLE, reason
 
 
 def load_npz(spec: Any, key_path: str, input_names: list[str], output_names: list[str]) -> ArraySplit:
@@ -35,8 +35,8 @@ def load_npz(spec: Any, key_path: str, input_names: list[str], output_names: lis
             x = {name: pick(key) for name, key in x_keys.items()}
             y = {name: pick(key) for name, key in y_keys.items()} or None
             weights = pick(spec.sample_weight) if spec.sample_weight is not None else None
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataError(f"not a readable .npz file ({exc})", path) from None
+    except UNREADABLE as exc:
+        raise DataError(f"not a readable .npz file ({reason(exc)})", path) from None
     keys = {**x_keys, **y_keys, "sample_weight": spec.sample_weight}
     return ArraySplit(x, y, weights, path, {n: str(k) for n, k in keys.items() if k is not None})
 
@@ -72,8 +72,8 @@ def _read_npy(path: str) -> np.ndarray:
         raise DataError("file not found", path)
     try:
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"not a readable .npy file ({exc})", path) from None
+    except UNREADABLE as exc:
+        raise DataError(f"not a readable .npy file ({reason(exc)})", path) from None
     if not isinstance(array, np.ndarray) or array.ndim == 0:
         raise DataError("expected an array with one row per sample", path)
     return array
@@ -86,6 +86,6 @@ def _read_idx(path: str) -> np.ndarray:
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise DataError(f"corrupted gzip file ({exc})", path) from None
+        except UNREADABLE as exc:
+            raise DataError(f"corrupted gzip file ({reason(exc)})", path) from None
     return parse_idx(raw, path)

@@ -13,6 +13,7 @@ from ...registry import suggest
 from ..arrays import ArraySplit
 from .hdf5_files import require_path
 from .keymap import map_keys
+from .unreadable import UNREADABLE, reason
 
 
 def load_csv(spec: Any, key_path: str, input_names: list[str], output_names: list[str]) -> ArraySplit:
@@ -57,8 +58,8 @@ def read_cells(path: str, delimiter: str = ",", header: bool | None = None
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = [row for row in csv.reader(handle, delimiter=delimiter) if row]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"not a readable CSV file ({exc})", path) from None
+    except UNREADABLE as exc:
+        raise DataError(f"not a readable CSV file ({reason(exc)})", path) from None
     if not rows:
         raise DataError("the CSV file is empty", path)
     if header is None:

@@ -13,40 +13,45 @@ from ...search_path import find_file
 from ..arrays import ArraySplit
 from .keymap import map_keys
 from .hdf5_stream import StreamSplit
+from .unreadable import UNREADABLE, reason
 
 
 def load_hdf5(spec: Any, key_path: str, input_names: list[str], output_names: list[str],
               budget: int) -> ArraySplit | StreamSplit:
     path = require_path(spec, key_path)
     try:
-        handle = h5py.File(path, "r")
-    except OSError as exc:
-        raise DataError(f"not a readable HDF5 file ({exc})", path) from None
-    with handle:
-        names = dataset_names(handle)
-        x_keys = map_keys(spec.x, input_names, "x", names, f"{key_path}.x")
-        if not x_keys:
-            raise DataError(f"no input dataset: set {key_path}.x (datasets: {_listing(names)})", path)
-        y_keys = map_keys(spec.y, output_names, "y", names, f"{key_path}.y") or None
-        all_keys = {**x_keys, **(y_keys or {})}
-        if spec.sample_weight is not None:
-            all_keys["sample_weight"] = spec.sample_weight
-        datasets = {name: _dataset(handle, str(key), path, names) for name, key in all_keys.items()}
-        length = _common_length(datasets, all_keys, path)
-        stop = min(length, spec.limit) if spec.limit else length
-        row_bytes = sum(int(np.prod(d.shape[1:])) * max(d.dtype.itemsize, 4)
-                        for d in datasets.values())
-        if row_bytes * stop <= budget:
-            arrays = {name: d[:stop] for name, d in datasets.items()}
-            return ArraySplit({n: arrays[n] for n in x_keys},
-                              None if y_keys is None else {n: arrays[n] for n in y_keys},
-                              arrays.get("sample_weight"), path,
-                              {n: str(k) for n, k in all_keys.items()})
-        first = datasets[next(iter(x_keys))]
-        return StreamSplit(path, {n: str(k) for n, k in x_keys.items()},
-                           None if y_keys is None else {n: str(k) for n, k in y_keys.items()},
-                           None if spec.sample_weight is None else str(spec.sample_weight),
-                           0, stop, budget, row_bytes, first.chunks[0] if first.chunks else 1)
+        with h5py.File(path, "r") as handle:
+            return _load_open(handle, spec, key_path, input_names, output_names, budget, path)
+    except UNREADABLE as exc:  # not HDF5, or damaged inside (a dataset that cannot be read)
+        raise DataError(f"not a readable HDF5 file ({reason(exc)})", path) from None
+
+
+def _load_open(handle: h5py.File, spec: Any, key_path: str, input_names: list[str],
+               output_names: list[str], budget: int, path: str) -> ArraySplit | StreamSplit:
+    names = dataset_names(handle)
+    x_keys = map_keys(spec.x, input_names, "x", names, f"{key_path}.x")
+    if not x_keys:
+        raise DataError(f"no input dataset: set {key_path}.x (datasets: {_listing(names)})", path)
+    y_keys = map_keys(spec.y, output_names, "y", names, f"{key_path}.y") or None
+    all_keys = {**x_keys, **(y_keys or {})}
+    if spec.sample_weight is not None:
+        all_keys["sample_weight"] = spec.sample_weight
+    datasets = {name: _dataset(handle, str(key), path, names) for name, key in all_keys.items()}
+    length = _common_length(datasets, all_keys, path)
+    stop = min(length, spec.limit) if spec.limit else length
+    row_bytes = sum(int(np.prod(d.shape[1:])) * max(d.dtype.itemsize, 4)
+                    for d in datasets.values())
+    if row_bytes * stop <= budget:
+        arrays = {name: d[:stop] for name, d in datasets.items()}
+        return ArraySplit({n: arrays[n] for n in x_keys},
+                          None if y_keys is None else {n: arrays[n] for n in y_keys},
+                          arrays.get("sample_weight"), path,
+                          {n: str(k) for n, k in all_keys.items()})
+    first = datasets[next(iter(x_keys))]
+    return StreamSplit(path, {n: str(k) for n, k in x_keys.items()},
+                       None if y_keys is None else {n: str(k) for n, k in y_keys.items()},
+                       None if spec.sample_weight is None else str(spec.sample_weight),
+                       0, stop, budget, row_bytes, first.chunks[0] if first.chunks else 1)
 
 
 def require_path(spec: Any, key_path: str) -> str:

@@ -11,6 +11,7 @@ import numpy as np
 
 from ...errors import DataError
 from .idx import parse_idx
+from .unreadable import UNREADABLE, reason
 
 MNIST_DIR = Path(__file__).parent / "mnist_idx"
 FILES = {
@@ -37,12 +38,14 @@ def _read(path: Path) -> np.ndarray:
     except FileNotFoundError:
         raise DataError("MNIST file is missing (reinstall trainer or restore it from git)",
                         str(path)) from None
+    except UNREADABLE as exc:
+        raise DataError(f"MNIST file is corrupted: {reason(exc)}", str(path)) from None
     digest = hashlib.sha256(compressed).hexdigest()
     if digest != SHA256[path.name]:
         raise DataError(f"MNIST file is corrupted: sha256 {digest[:12]}... expected "
                         f"{SHA256[path.name][:12]}...", str(path))
     try:
         raw = gzip.decompress(compressed)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise DataError(f"MNIST file is corrupted: {exc}", str(path)) from None
+    except UNREADABLE as exc:
+        raise DataError(f"MNIST file is corrupted: {reason(exc)}", str(path)) from None
     return parse_idx(raw, str(path))

@@ -72,7 +72,7 @@ def _located(pipeline: Pipeline, array: np.ndarray, split: ArraySplit, name: str
         return pipeline(array)
     except DataError as exc:
         raise DataError(exc.message, exc.file or split.origin, exc.key or split.key(name)) from None
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:  # e.g. arguments of the wrong type for the arrays
         raise DataError(f"transform failed on arrays of shape {list(array.shape)}: {exc}",
                         split.origin, split.key(name)) from None
 

@@ -42,6 +42,8 @@ def scale(factor: float, offset: float = 0.0) -> Stateless:
 
 @TRANSFORMS.register("reshape")
 def reshape(shape: list[int]) -> Stateless:
+    if not isinstance(shape, list) or not all(type(d) is int for d in shape):
+        raise ValueError(f"reshape takes a list of integers (-1 for one inferred axis), got {shape!r}")
     return Stateless(lambda a: a.reshape(len(a), *shape))
 
 
