@@ -1,5 +1,6 @@
-"""The four ways `make bench` trains the same MNIST model: trainer, a hand-written PyTorch loop,
-Keras 3 `model.fit` (torch backend) and PyTorch Lightning `Trainer.fit`.
+"""The ways `make bench` trains the same MNIST model: trainer (eager, and with its whole train
+step compiled), a hand-written PyTorch loop, Keras 3 `model.fit` (torch backend) and PyTorch
+Lightning `Trainer.fit`.
 
 Each contender trains one epoch per call to `epoch()` (so the benchmark can alternate them) and
 reports test accuracy at the end. All use the same data (50,000 training images, 10,000 test),
@@ -21,13 +22,16 @@ from trainer.engine.components import build_components
 from trainer.engine.config import load_experiment
 from trainer.engine.data.iteration import epoch_permutation
 from trainer.engine.loop.fit import FitLoop
+from trainer.engine.loop.stop_policy import StopPolicy
+from trainer.engine.state.rng import seed_everything
+from trainer.engine.state.run_record import RunRecord
 from trainer.engine.state.rundir import RunDir
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 BATCH = 64
 # The training part of each config (the first 50,000 images), one epoch, no validation.
-COMMON = ["fit.epochs=1", "fit.validation_split=0.0", "data.train.limit=50000", "fit.callbacks=[]",
-          f"fit.batch_size={BATCH}"]
+SAMPLES = 50000
+COMMON = ["fit.epochs=1", "fit.validation_split=0.0", "fit.callbacks=[]", f"fit.batch_size={BATCH}"]
 MODELS = {
     "mlp": {"config": "mnist.yaml", "overrides": [],
             "optimizer": ("RMSprop", 1e-3)},
@@ -38,17 +42,24 @@ MODELS = {
 class MnistData:
     """Train/test arrays as every contender needs them, taken from trainer's own loader."""
 
-    def __init__(self, model: str, device: torch.device):
-        spec = MODELS[model]
-        self.experiment = load_experiment(CONFIGS / spec["config"], [*COMMON, *spec["overrides"]])
-        self.components = build_components(self.experiment, device, ("train", "test"))
+    def __init__(self, model: str, device: torch.device, samples: int = SAMPLES):
+        self.model, self.device, self.samples = model, device, samples
+        self.components = self.build()
+        self.experiment = self.components.experiment
         main = self.components.models["model"]
         self.input_name, self.output_name = main.input_names[0], main.output_names[0]
         self.x_train = self.components.data.train.x[self.input_name]
         self.y_train = self.components.data.train.y[self.output_name]
         self.x_test = self.components.data.test.x[self.input_name]
         self.y_test = self.components.data.test.y[self.output_name]
-        self.device = device
+
+    def build(self, *overrides: str):
+        """trainer's components for this model (the same initial weights every time)."""
+        spec = MODELS[self.model]
+        experiment = load_experiment(CONFIGS / spec["config"], [
+            *COMMON, f"data.train.limit={self.samples}", *spec["overrides"], *overrides])
+        seed_everything(experiment.config.seed)
+        return build_components(experiment, self.device, ("train", "test"))
 
 
 def _sync(device: torch.device) -> None:
@@ -57,17 +68,21 @@ def _sync(device: torch.device) -> None:
 
 
 class TrainerContender:
-    name = "trainer"
+    """trainer's FitLoop as `trainer fit` runs it (run record written, checkpoint at epoch end);
+    `overrides` are config settings such as `compile.jit_compile=step`."""
 
-    def __init__(self, data: MnistData):
+    def __init__(self, data: MnistData, name: str = "trainer", overrides: tuple[str, ...] = ()):
+        self.name = name
         self.data = data
-        self.components = data.components
+        self.components = data.build(*overrides) if overrides else data.components
         self.tmp = tempfile.TemporaryDirectory()
         self.round = 0
 
     def epoch(self) -> float:
         self.round += 1
-        loop = FitLoop(self.components, [], RunDir(Path(self.tmp.name) / f"r{self.round}"))
+        record = RunRecord(RunDir(Path(self.tmp.name) / f"r{self.round}"))
+        record.create()
+        loop = FitLoop(self.components, [], record, StopPolicy())
         start = time.perf_counter()
         loop.run()
         _sync(self.data.device)

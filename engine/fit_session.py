@@ -23,7 +23,7 @@ from .components import build_components, config_dirs
 from .config import LoadedExperiment, config_diff, resolve_experiment
 from .environment import run_environment
 from .errors import ConfigError, RunDirError, TrainingDiverged, TrainingInterrupted
-from .loop.acceleration import accelerate
+from .loop.acceleration import accelerate, use_deterministic
 from .loop.device import resolve_device
 from .loop.distributed import (DistContext, from_main, init_distributed, shutdown_distributed,
                                wrap_models)
@@ -105,7 +105,7 @@ def _fit_on_device(experiment: LoadedExperiment, options: FitOptions, run_dir: R
                    ) -> FitResult:
     cfg = experiment.config
     seed_everything(cfg.seed)
-    torch.use_deterministic_algorithms(cfg.deterministic, warn_only=False)
+    use_deterministic(cfg.deterministic)
     components = build_components(experiment, device)
     stop_if_signalled()
     accelerate(components.models, cfg, components.device)

@@ -12,7 +12,7 @@ SHIPPED = sorted(p.name for p in CONFIGS.glob("*.yaml"))
 def test_the_expected_configs_ship():
     for name in ("mnist.yaml", "mnist_cnn.yaml", "multi_io.yaml", "residual_regressor.yaml",
                  "huber_regression.yaml", "gan_mnist.yaml", "linear_regression.yaml",
-                 "reconstructing_regressor.yaml", "loss_history.yaml"):
+                 "reconstructing_regressor.yaml", "loss_history.yaml", "mnist_fast.yaml"):
         assert name in SHIPPED
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..registry import suggest
 
@@ -153,7 +153,25 @@ class CompileConfig(Section):
     weighted_metrics: Optional[Union[list[Union[Component, list[Component]]],
                                      dict[str, list[Component]]]] = Field(
         None, description="metrics weighted by sample and class weights (same forms as metrics)")
-    jit_compile: bool = Field(False, description="torch.compile the training step")
+    jit_compile: Union[bool, Literal["step"]] = Field(
+        False, description="true: torch.compile each model (in place); step: torch.compile the "
+                           "whole train step (forward, loss, backward, metrics)")
+    jit_mode: Literal["default", "reduce-overhead", "max-autotune",
+                      "max-autotune-no-cudagraphs"] = Field(
+        "default", description="torch.compile mode; reduce-overhead uses CUDA graphs on CUDA")
+    jit_backend: Literal["inductor", "aot_eager", "eager", "cudagraphs"] = Field(
+        "inductor", description="torch.compile backend (aot_eager/eager: no code generation, "
+                                "for debugging)")
+    steps_per_execution: int = Field(
+        1, gt=0, description="train steps per host iteration: batch hooks, checkpoint_every and "
+                             "the interrupt check run once per execution")
+
+    @model_validator(mode="after")
+    def _mode_needs_inductor(self) -> "CompileConfig":
+        if self.jit_mode != "default" and self.jit_backend != "inductor":
+            raise ValueError(f"jit_mode {self.jit_mode} needs jit_backend inductor "
+                             f"(got {self.jit_backend})")
+        return self
 
     @field_validator("loss", mode="before")
     @classmethod

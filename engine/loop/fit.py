@@ -25,6 +25,7 @@ from .distributed import (SINGLE, DistContext, ShardedBatches, global_metric_sta
 from .evaluate import evaluate_batches
 from .precision import autocast
 from .progress import TrainingProgress
+from .step_compile import local_batch_size, train_step_function
 from .step_logs import check_finite_losses, check_step_logs, read_step_logs
 from .stop_policy import StopPolicy
 
@@ -53,6 +54,11 @@ class FitLoop:
                                             self.cfg.batch_size_for("validation"))
         self.epochs = fit.epochs
         self.steps_per_epoch = fit.steps_per_epoch or len(self.train_batches)
+        self.steps_per_execution = self.cfg.compile.steps_per_execution
+        self.train_step = train_step_function(
+            self.recipe, self.cfg.compile,
+            local_batch_size(fit.batch_size, dist.world_size, dist.rank) if dist.enabled
+            else fit.batch_size)
         self.progress = TrainingProgress()
         # Random augmentation layers draw from (seed, epoch, step): a resume draws the same.
         self.augmentation = bind_augmentation(self.recipe.models.values(), self.cfg.seed)
@@ -153,24 +159,31 @@ class FitLoop:
         batch_begin = self.callbacks.on_train_batch_begin
         batch_end = self.callbacks.on_train_batch_end
         every = self.cfg.fit.checkpoint_every
+        train_step, per_execution = self.train_step, self.steps_per_execution
         while progress.step < steps:
+            # One execution: up to `steps_per_execution` steps between host-side checks; the
+            # batch hooks see its first and last step, as Keras's do.
             batch = next(batches, None)
             if batch is None:
                 break
             batch_begin(progress.step)
-            if self.augmentation is not None:
-                self.augmentation.at(progress.epoch, progress.step)
-            with precision:
-                logs = self.train_logs = self.recipe.train_step(batch)
+            size, ran = min(per_execution, steps - progress.step), 0
+            while batch is not None:
+                if self.augmentation is not None:
+                    self.augmentation.at(progress.epoch, progress.step + ran)
+                with precision:
+                    logs = self.train_logs = train_step(batch)
+                ran += 1
+                batch = next(batches, None) if ran < size else None
             check_step_logs(logs, self.recipe, "train_step")
-            progress.advance_step()
+            progress.advance_steps(ran)
             batch_end(progress.step - 1, logs)
             if self._divergence:
                 raise TrainingDiverged(self._divergence)
-            if every and progress.global_step % every == 0:
+            if every and progress.global_step % every < ran:
                 self._account_time()
                 self.save_checkpoint(self.run_dir.last_checkpoint)
-            if self.stop.stop_now(progress.global_step):
+            if self.stop.stop_now(progress.global_step, ran):
                 self._interrupt()
         reduce_metric_states(self.recipe.metric_modules(), self.dist)
         # After a resume that landed after the epoch's last step, these are the saved logs.

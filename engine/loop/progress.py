@@ -19,9 +19,9 @@ class TrainingProgress:
     outcome: str | None = None      # set once training has ended
     resumed: bool = False           # this invocation continued from a checkpoint
 
-    def advance_step(self) -> None:
-        self.step += 1
-        self.global_step += 1
+    def advance_steps(self, count: int = 1) -> None:
+        self.step += count
+        self.global_step += count
 
     def add_time(self, seconds: float) -> None:
         self.epoch_seconds += seconds

@@ -35,12 +35,13 @@ class StopPolicy:
     def seconds_since_start(self) -> float:
         return time.monotonic() - self.started
 
-    def stop_now(self, global_step: int) -> bool:
-        """After a step. Alone: whether a signal arrived (a host flag: no device sync). Under
-        torchrun the ranks agree every INTERRUPT_CHECK_STEPS steps."""
+    def stop_now(self, global_step: int, steps: int = 1) -> bool:
+        """After `steps` steps that ended at `global_step`. Alone: whether a signal arrived (a
+        host flag: no device sync). Under torchrun the ranks agree every
+        INTERRUPT_CHECK_STEPS steps (when the last `steps` crossed a multiple of it)."""
         if not self.dist.enabled:
             return self.reason is not None
-        if global_step % INTERRUPT_CHECK_STEPS:
+        if global_step % INTERRUPT_CHECK_STEPS >= steps:
             return False
         return self._agreed(self.reason is not None)
 
