@@ -21,7 +21,7 @@ from .errors import ConfigError
 from .export.serving import is_onnx_export, predict_onnx_file, read_model_state
 from .loop.device import resolve_device
 from .loop.evaluate import evaluate_batches, predict_batches
-from .state.checkpoint import load_checkpoint, load_model_weights
+from .state.checkpoint import load_model_weights
 from .state.rng import seed_everything
 
 SPLITS = ("test", "validation", "train")
