@@ -34,7 +34,7 @@ mnist: install
 	$(BIN)/trainer fit configs/mnist.yaml
 
 test: dev
-	KERAS_BACKEND=torch $(BIN)/python -m pytest -q
+	KERAS_BACKEND=torch $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # 5,000 seeded fuzz cases of untrusted input (configs, data files, checkpoints) and a summary
 # table; FUZZ_CASES=N for more. tests/test_fuzz.py runs 300 of them inside `make test`.

@@ -159,11 +159,14 @@ class Registry:
 
     `expects` says what an imported component must be before it is called: a tuple of base
     classes (a subclass of one), or "function" (anything callable that is not a class); by
-    default a class whose instances are callable."""
+    default a class whose instances are callable. `takes_functions`: a Keras-style component
+    function (`loss(y_true, y_pred)`, `initializer(shape, dtype)`) is accepted as well."""
 
-    def __init__(self, kind: str, expects: tuple[type, ...] | str | None = None):
+    def __init__(self, kind: str, expects: tuple[type, ...] | str | None = None,
+                 takes_functions: bool = False):
         self.kind = kind
         self.expects = expects
+        self.takes_functions = takes_functions
         self._entries: dict[str, Callable] = {}
         self._canonical: dict[str, str] = {}
 
@@ -212,6 +215,8 @@ class Registry:
         else:
             ok = isinstance(found, type) and any("__call__" in vars(k) for k in found.__mro__[:-1])
             wanted = "a class whose instances are callable"
+        if not ok and self.takes_functions:
+            ok, wanted = is_plain_function(found), wanted + ", or a function of its inputs"
         if not ok:
             article = "an" if self.kind[0] in "aeiou" else "a"
             raise ConfigError(f"'{ref}' is not {article} {self.kind}: expected {wanted}, found "

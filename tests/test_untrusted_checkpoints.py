@@ -72,8 +72,8 @@ def test_trusting_still_checks_the_kind_before_calling(cli, workdir, trained):
     ckpt = _tampered(trained, workdir, compile__loss=EVIL_LOSS)
     result = cli("evaluate", "--ckpt", ckpt, "--trust-checkpoint-code")
     assert result.exit_code == 2
-    assert "'subprocess:run' is not a loss: expected a subclass of Loss or torch.nn.Module, " \
-           "found the function subprocess.run" in result.stderr
+    assert "'subprocess:run' is not a loss: expected a subclass of Loss or torch.nn.Module, or " \
+           "a function of its inputs, found the function subprocess.run" in result.stderr
     assert not (workdir / "owned.txt").exists()
 
 

@@ -80,7 +80,9 @@ def test_the_good_base_config_passes_both():
     assert list(VALIDATOR.iter_errors(GOOD)) == []
 
 
-@pytest.mark.parametrize("key_path,value", BAD, ids=[f"{k}={v!r}" for k, v in BAD])
+# Ids that name the value the same way in every process (pytest-xdist compares them).
+@pytest.mark.parametrize("key_path,value", BAD,
+                         ids=[f"{k}=deleted" if v is DELETE else f"{k}={v!r}" for k, v in BAD])
 def test_schema_and_validator_both_reject(key_path, value):
     config = _with(key_path, value)
     assert not _validator_accepts(config), "the validator accepts it: not a bad config"

@@ -33,7 +33,13 @@ def check_targets(data: Any) -> None:
     """For a recipe whose steps need targets: every split has y."""
     for split_name in ("train", "validation", "test"):
         split = getattr(data, split_name)
-        if split is not None and getattr(split, "y", getattr(split, "y_keys", None)) is None:
+        if split is None:
+            continue
+        if isinstance(split, (ImageStreamSplit, PythonSource)):  # targets come with the batches
+            targets = split.preview().y
+        else:
+            targets = getattr(split, "y", getattr(split, "y_keys", None))
+        if targets is None:
             raise DataError(f"the {split_name} split has no targets (y), and the recipe needs "
                             f"them", split.origin)
 

@@ -14,7 +14,7 @@ import torch
 from ..registry import Registry, is_plain_function
 from .functions import FunctionConstraint
 
-CONSTRAINTS = Registry("constraint")
+CONSTRAINTS = Registry("constraint", takes_functions=True)
 _EPSILON = 1e-7  # Keras's backend epsilon
 
 

@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..registry import Registry, is_plain_function
 from .functions import FunctionInitializer
 
-INITIALIZERS = Registry("initializer")
+INITIALIZERS = Registry("initializer", takes_functions=True)
 
 # Keras divides the truncated normal's stddev by this (the stddev of a unit normal cut at +-2).
 _TRUNCATED_STDDEV = 0.87962566103423978

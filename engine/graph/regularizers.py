@@ -9,7 +9,7 @@ import torch
 from ..registry import Registry, is_plain_function
 from .functions import FunctionRegularizer
 
-REGULARIZERS = Registry("regularizer")
+REGULARIZERS = Registry("regularizer", takes_functions=True)
 
 
 @REGULARIZERS.register("L1L2", "l1_l2")

@@ -16,7 +16,7 @@ import torch
 from ..errors import ConfigError
 from ..registry import Registry
 
-LOSSES = Registry("loss")
+LOSSES = Registry("loss", takes_functions=True)
 EPSILON = 1e-7  # keras.backend.epsilon()
 REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "mean_with_sample_weight", "none")
 

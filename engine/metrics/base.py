@@ -20,7 +20,7 @@ from ..errors import ConfigError
 from ..losses.base import Loss, align_ranks
 from ..registry import Registry
 
-METRICS = Registry("metric", expects=(nn.Module, Loss))  # a Metric, or a Loss used as one
+METRICS = Registry("metric", expects=(nn.Module, Loss), takes_functions=True)  # a Metric, or a Loss used as one
 STATE_REDUCTIONS = ("sum", "max", "min")
 
 
