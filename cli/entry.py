@@ -7,4 +7,7 @@ from trainer.engine import signals
 def main() -> None:
     signals.install()
     from .main import main as run_commands
-    run_commands()
+    try:
+        run_commands()
+    finally:
+        signals.ignore_from_now()
