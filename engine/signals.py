@@ -15,7 +15,7 @@ import time
 
 DEFAULT_STOP_SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1")
 EXIT_INTERRUPTED = 75  # RunState.INTERRUPTED's code; this module imports nothing of trainer's
-DUPLICATE_SECONDS = 1.0
+DUPLICATE_SECONDS = 0.1  # timeout's two deliveries are microseconds apart; two key presses are not
 
 _received: list[str] = []
 _first_at = 0.0

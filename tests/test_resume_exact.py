@@ -61,6 +61,7 @@ fit:
 KILLER = '''
 import os
 import signal
+import time
 
 from trainer.engine.callbacks import Callback
 
@@ -85,7 +86,9 @@ class KillAt(Callback):
             os.replace = replace
 
     def fire(self):
-        for _ in range(self.times):
+        for n in range(self.times):
+            if n:  # a second Ctrl-C comes later than timeout's double delivery of one signal
+                time.sleep(0.3)
             os.kill(os.getpid(), self.signal)
         self.kind = "fired"
 
